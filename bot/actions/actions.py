@@ -1,0 +1,62 @@
+"""The custom actions the Rasa server calls: thin wrappers over answers.py."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from .answers import Reply, answer, answer_clarify, answer_human_contact, answer_out_of_scope
+from .knowledge import get_knowledge_base
+from .query import query_from_tracker
+
+
+def _send(reply: Reply, dispatcher: CollectingDispatcher) -> List[Dict[str, Any]]:
+    for message in reply.messages:
+        dispatcher.utter_message(**message.as_kwargs())
+    return reply.events
+
+
+class ActionAnswerQuestion(Action):
+    """Answers every KA2 question family from the knowledge base."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        kb = get_knowledge_base()
+        return _send(answer(kb, query_from_tracker(kb, tracker), tracker), dispatcher)
+
+
+class ActionClarify(Action):
+    """Low NLU confidence: ask, with buttons to the main topics, rather than guess."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        kb = get_knowledge_base()
+        return _send(answer_clarify(kb, query_from_tracker(kb, tracker)), dispatcher)
+
+
+class ActionAnswerOutOfScope(Action):
+    """Says what the assistant covers and where else to ask."""
+
+    def name(self) -> str:
+        return "action_answer_out_of_scope"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        kb = get_knowledge_base()
+        return _send(answer_out_of_scope(kb, query_from_tracker(kb, tracker)), dispatcher)
+
+
+class ActionOfferHumanContact(Action):
+    """Gives the verified contacts of the agency that can help (the handoff form comes later)."""
+
+    def name(self) -> str:
+        return "action_offer_human_contact"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        kb = get_knowledge_base()
+        return _send(answer_human_contact(kb, query_from_tracker(kb, tracker)), dispatcher)

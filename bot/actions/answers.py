@@ -1,0 +1,253 @@
+"""Answers to KA2 questions, built from the knowledge base: one pure function per question family."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+from rasa_sdk.events import SlotSet
+from rasa_sdk.knowledge_base.storage import KnowledgeBase as SdkKnowledgeBase
+from rasa_sdk.knowledge_base.utils import resolve_mention
+
+from .knowledge import KnowledgeBase
+from .query import (
+    SLOT_LAST_OBJECT,
+    SLOT_LAST_OBJECT_TYPE,
+    SLOT_LISTED_OBJECTS,
+    SLOT_MENTION,
+    SLOT_PENDING_QUESTION,
+    Query,
+)
+from .rendering import (
+    Message,
+    bullet_list,
+    button_for,
+    intent_button,
+    related_buttons,
+    render_agency,
+    render_entry,
+    render_sector_priorities,
+    render_submission,
+    with_source,
+)
+
+# Which fact attribute each question family asks about.
+ATTRIBUTE_BY_INTENT = {
+    "ask_funding": "funding",
+    "ask_duration": "duration",
+    "ask_partners": "partners",
+    "ask_deadline": "deadline",
+    "ask_eligibility": "eligibility",
+    "ask_selection": "selection",
+}
+# rasa_sdk's ordinal mapping ("1".."10", "LAST"); French ordinals map to these keys by NLU synonyms.
+ORDINAL_MENTIONS = SdkKnowledgeBase().ordinal_mention_mapping
+
+
+@dataclass
+class Reply:
+    messages: List[Message]
+    events: List[Dict[str, Any]] = field(default_factory=list)
+
+
+def _remember(entry_ids: List[str], kb: KnowledgeBase, listed: Optional[List[str]] = None) -> List[Dict[str, Any]]:
+    """Slots that let the user refer back ("et la deuxième ?", "et la durée ?")."""
+    events = [SlotSet(SLOT_MENTION, None), SlotSet(SLOT_PENDING_QUESTION, None)]
+    if entry_ids:
+        last = kb.entries[entry_ids[0]]
+        events += [SlotSet(SLOT_LAST_OBJECT, last["id"]), SlotSet(SLOT_LAST_OBJECT_TYPE, last["type"])]
+    if listed:
+        events.append(SlotSet(SLOT_LISTED_OBJECTS, listed))
+    return events
+
+
+def answer_entry(kb: KnowledgeBase, entry_id: str) -> Reply:
+    entry = kb.entries[entry_id]
+    listed = [item["id"] for item in kb.listed(entry)]
+    if entry["type"] == "topic" and listed and not entry.get("related"):
+        buttons = [button_for(kb, item) for item in listed[:4]]
+        return Reply([render_entry(kb, entry, buttons)], _remember([entry_id], kb, listed))
+    return Reply([render_entry(kb, entry)], _remember([entry_id], kb, listed or None))
+
+
+def main_topic_buttons(kb: KnowledgeBase) -> List[Dict[str, str]]:
+    return [button_for(kb, e["id"]) for e in kb.of_type("topic") if e.get("intent")][:4]
+
+
+def answer_topic(kb: KnowledgeBase, query: Query) -> Reply:
+    """A button payload naming an entry, or a question family answered by one topic."""
+    entry_id = query.first("topic") if query.first("topic") in kb.entries else None
+    topic = kb.get(entry_id) if entry_id else kb.topic_for_intent(query.intent)
+    if topic is None:
+        return answer_clarify(kb, query)
+    return answer_entry(kb, topic["id"])
+
+
+def answer_actions(kb: KnowledgeBase, query: Query) -> Reply:
+    overview = kb.entries["topic.actions_overview"]
+    wanted = query.ids("management")
+    groups = [e for e in (kb.get("topic.decentralised_actions"), kb.get("topic.centralised_actions"))
+              if e and (not wanted or e["lists"]["management"] in wanted)]
+    if len(groups) == 1:
+        return answer_entry(kb, groups[0]["id"])
+    lines = [overview["answer"].strip()]
+    listed: List[str] = []
+    for group in groups:
+        items = kb.listed(group)
+        listed += [i["id"] for i in items]
+        lines.append(f"{group['answer']}\n{bullet_list(i['label'] for i in items)}")
+    buttons = [button_for(kb, i) for i in ("action.cooperation", "action.small_scale", "topic.centralised_actions")]
+    return Reply([Message(with_source(kb, "\n\n".join(lines), overview), buttons)], _remember([overview["id"]], kb, listed))
+
+
+def answer_action_details(kb: KnowledgeBase, query: Query) -> Reply:
+    actions = query.ids("action_type")
+    if not actions:
+        return answer_actions(kb, query)
+    return answer_entry(kb, actions[0])
+
+
+def _actions_in_context(kb: KnowledgeBase, query: Query) -> List[str]:
+    if query.ids("action_type"):
+        return query.ids("action_type")
+    last = kb.get(query.last_object or "")
+    if last and last["type"] == "action":
+        return [last["id"]]
+    if last and last["type"] == "fact":
+        return [last["about"]]
+    return [a["id"] for a in kb.of_type("action", management="decentralised")]
+
+
+def answer_fact(kb: KnowledgeBase, query: Query) -> Reply:
+    attribute = ATTRIBUTE_BY_INTENT[query.intent]
+    messages: List[Message] = []
+    answered: List[str] = []
+    for action_id in _actions_in_context(kb, query):
+        action = kb.entries[action_id]
+        fact = kb.fact(action_id, attribute)
+        if fact:
+            text = f"**{action['label']}**\n" + render_entry(kb, fact).text
+            messages.append(Message(text))
+            answered.append(fact["id"])
+        else:
+            agencies = [kb.entries[a] for a in action["managed_by"]]
+            names = ", ".join(
+                kb.say("fact_unknown_eacea") if a["id"] == "agency.eacea" else f"{a['label']} ({a.get('website', '')})"
+                for a in agencies
+            )
+            messages.append(Message(kb.say("fact_unknown", action=action["label"], agencies=names)))
+    last_fact = kb.get(answered[-1]) if answered else None
+    buttons = related_buttons(kb, last_fact) if last_fact else [button_for(kb, "topic.current_call")]
+    messages[-1].buttons = buttons
+    focus = answered[:1] if len(answered) == 1 else []
+    return Reply(messages, _remember(focus, kb))
+
+
+def answer_priorities(kb: KnowledgeBase, query: Query) -> Reply:
+    sectors = [s for s in query.ids("sector") if kb.of_type("priority", scope=s)]
+    if sectors:
+        sector = kb.entries[sectors[0]]
+        own = [p["id"] for p in kb.of_type("priority", scope=sector["id"])]
+        return Reply(render_sector_priorities(kb, sector), _remember([sector["id"]], kb, own))
+    overview = kb.entries["topic.priorities_overview"]
+    first = render_entry(kb, overview, buttons=[])
+    choose = Message(
+        kb.say("choose_sector_for_priorities"),
+        [intent_button(s["label"], "ask_priorities", sector=s["id"]) for s in kb.of_type("sector")
+         if kb.of_type("priority", scope=s["id"])],
+    )
+    listed = [p["id"] for p in kb.listed(overview)]
+    return Reply([first, choose], _remember([overview["id"]], kb, listed))
+
+
+def answer_priority_details(kb: KnowledgeBase, query: Query) -> Reply:
+    themes = query.ids("theme")
+    if not themes:
+        return answer_entry(kb, "topic.horizontal_priorities")
+    return answer_entry(kb, themes[0])
+
+
+def answer_activities(kb: KnowledgeBase, query: Query) -> Reply:
+    activities = query.ids("activity")
+    return answer_entry(kb, activities[0] if activities else "topic.activities")
+
+
+def ask_for_sector(kb: KnowledgeBase, intent: str) -> Reply:
+    buttons = [intent_button(s["label"], "inform_sector", sector=s["id"]) for s in kb.of_type("sector")]
+    return Reply([Message(kb.say("ask_sector_for_submission"), buttons)], [SlotSet(SLOT_PENDING_QUESTION, intent)])
+
+
+def answer_where_submit(kb: KnowledgeBase, query: Query) -> Reply:
+    sectors = query.ids("sector")
+    if not sectors:
+        return ask_for_sector(kb, "ask_where_submit")
+    return Reply([render_submission(kb, kb.entries[sectors[0]])], _remember([sectors[0]], kb))
+
+
+def answer_inform_sector(kb: KnowledgeBase, query: Query) -> Reply:
+    if not query.ids("sector"):
+        return answer_clarify(kb, query)
+    if query.pending == "ask_priorities":
+        return answer_priorities(kb, query)
+    return answer_where_submit(kb, query)
+
+
+def answer_agency_contact(kb: KnowledgeBase, query: Query) -> Reply:
+    agencies = query.ids("agency") or [kb.entries[s]["agency"] for s in query.ids("sector")]
+    if not agencies:
+        agencies = ["agency.bij", "agency.aef_europe"]
+    return Reply([render_agency(kb, kb.entries[a]) for a in agencies[:2]], _remember(agencies[:1], kb))
+
+
+def answer_more_details(kb: KnowledgeBase, query: Query, tracker: Any = None) -> Reply:
+    """"Et la deuxième ?": rasa_sdk's mention resolution over the last list shown."""
+    target = resolve_mention(tracker, ORDINAL_MENTIONS) if tracker is not None else None
+    if target is None and query.mention in ORDINAL_MENTIONS and query.listed:
+        try:
+            target = ORDINAL_MENTIONS[query.mention](query.listed)
+        except IndexError:
+            target = None
+    if target in kb.entries:
+        return answer_entry(kb, target)
+    return Reply([Message(kb.say("mention_unresolved"), main_topic_buttons(kb))], [SlotSet(SLOT_MENTION, None)])
+
+
+def answer_clarify(kb: KnowledgeBase, query: Query) -> Reply:
+    return Reply([Message(kb.say("clarify"), main_topic_buttons(kb))])
+
+
+def answer_out_of_scope(kb: KnowledgeBase, query: Query) -> Reply:
+    text = kb.say(
+        "out_of_scope",
+        bij_site=kb.entries["agency.bij"]["website"],
+        aef_site=kb.entries["agency.aef_europe"]["website"],
+    )
+    return Reply([Message(text, main_topic_buttons(kb)[:3])])
+
+
+def answer_human_contact(kb: KnowledgeBase, query: Query) -> Reply:
+    contacts = answer_agency_contact(kb, query)
+    return Reply([Message(kb.say("human_contact"))] + contacts.messages, contacts.events)
+
+
+HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
+    "ask_topic": answer_topic,
+    "ask_actions": answer_actions,
+    "ask_action_details": answer_action_details,
+    "ask_priorities": answer_priorities,
+    "ask_priority_details": answer_priority_details,
+    "ask_activities": answer_activities,
+    "ask_where_submit": answer_where_submit,
+    "inform_sector": answer_inform_sector,
+    "ask_agency_contact": answer_agency_contact,
+    "ask_more_details": answer_more_details,
+    **{intent: answer_fact for intent in ATTRIBUTE_BY_INTENT},
+}
+
+
+def answer(kb: KnowledgeBase, query: Query, tracker: Any = None) -> Reply:
+    """The reply to a KA2 question; topics named by `intent` in the base need no handler."""
+    if query.intent == "ask_more_details":
+        return answer_more_details(kb, query, tracker)
+    handler = HANDLERS.get(query.intent, answer_topic)
+    return handler(kb, query)

@@ -1,0 +1,274 @@
+"""Load and validate the knowledge base (`knowledge/`): the only code that reads those files.
+
+The base is validated as a whole before anything serves users: a malformed file, a missing field or
+a dangling reference raises `KnowledgeError` naming the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional
+
+import jsonschema
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
+SCHEMA_FILE = "schema.yml"
+SOURCES_FILE = "sources.yml"
+MESSAGES_FILE = "messages.yml"
+
+# The id prefix each entry type must use, so an id says what it names.
+ID_PREFIX = {
+    "topic": "topic",
+    "action": "action",
+    "fact": "fact",
+    "priority": "priority",
+    "sector": "sector",
+    "agency": "agency",
+    "activity": "activity",
+}
+# Buttons carry '/ask_topic{"topic":"<id>"}'; Telegram limits callback data to 64 bytes.
+BUTTON_PAYLOAD_LIMIT = 64
+# Entity types the NLU extracts, and the entry types whose synonyms feed them.
+ENTITY_ENTRY_TYPES = {
+    "sector": "sector",
+    "action_type": "action",
+    "theme": "priority",
+    "activity": "activity",
+    "agency": "agency",
+}
+
+
+class KnowledgeError(Exception):
+    """A knowledge file that cannot be served, with where the problem is."""
+
+    def __init__(self, file: str, message: str, entry: str = "", field_name: str = ""):
+        self.file, self.entry, self.field, self.message = file, entry, field_name, message
+        where = [f"knowledge/{file}"]
+        if entry:
+            where.append(f"entry '{entry}'")
+        if field_name:
+            where.append(f"field '{field_name}'")
+        super().__init__(f"{', '.join(where)}: {message}")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, accent-free, single-spaced form used to compare what users type."""
+    text = unicodedata.normalize("NFKD", text.lower().replace("œ", "oe").replace("’", "'"))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(text.replace("-", " ").split())
+
+
+def topic_payload(entry_id: str) -> str:
+    return "/ask_topic" + json.dumps({"topic": entry_id}, separators=(",", ":"))
+
+
+@dataclass
+class KnowledgeBase:
+    entries: Dict[str, Dict[str, Any]]
+    sources: Dict[str, Dict[str, Any]]
+    messages: Dict[str, str] = field(default_factory=dict)
+    files: Dict[str, str] = field(default_factory=dict)  # entry id -> file it came from
+
+    def say(self, key: str, **values: Any) -> str:
+        """A sentence from messages.yml with its placeholders filled."""
+        return self.messages[key].format(**values)
+
+    def get(self, entry_id: str) -> Optional[Dict[str, Any]]:
+        return self.entries.get(entry_id)
+
+    def of_type(self, entry_type: str, **filters: Any) -> List[Dict[str, Any]]:
+        """Entries of one type, in file order, whose fields equal the given filters."""
+        return [
+            e
+            for e in self.entries.values()
+            if e["type"] == entry_type and all(e.get(k) == v for k, v in filters.items())
+        ]
+
+    def topic_for_intent(self, intent: str) -> Optional[Dict[str, Any]]:
+        return next((e for e in self.entries.values() if e.get("intent") == intent), None)
+
+    def fact(self, about: str, attribute: str) -> Optional[Dict[str, Any]]:
+        found = self.of_type("fact", about=about, attribute=attribute)
+        return found[0] if found else None
+
+    def listed(self, entry: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """The entries a topic introduces with `lists`."""
+        if "lists" not in entry:
+            return []
+        spec = dict(entry["lists"])
+        return self.of_type(spec.pop("type"), **spec)
+
+    @functools.cached_property
+    def synonym_index(self) -> Dict[str, Dict[str, str]]:
+        """entity name -> normalised surface form -> entry id."""
+        index: Dict[str, Dict[str, str]] = {}
+        for entity, entry_type in ENTITY_ENTRY_TYPES.items():
+            forms = index.setdefault(entity, {})
+            for entry in self.of_type(entry_type):
+                for form in [entry["label"], *entry.get("synonyms", [])]:
+                    forms.setdefault(normalise(form), entry["id"])
+        return index
+
+    def resolve(self, entity: str, value: Optional[str]) -> Optional[str]:
+        """Map an extracted entity value (an id or any surface form) to an entry id."""
+        if not value:
+            return None
+        if value in self.entries:
+            return value
+        return self.synonym_index.get(entity, {}).get(normalise(value))
+
+    def find_mentions(self, entity: str, text: str) -> List[str]:
+        """Entry ids whose synonyms appear in `text` as whole words, longest match first."""
+        padded = f" {normalise(text)} "
+        hits: List[str] = []
+        forms = sorted(self.synonym_index.get(entity, {}).items(), key=lambda kv: -len(kv[0]))
+        for form, entry_id in forms:
+            if f" {form} " in padded:
+                padded = padded.replace(f" {form} ", " | ")
+                if entry_id not in hits:
+                    hits.append(entry_id)
+        return hits
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except OSError as error:
+        raise KnowledgeError(path.name, f"cannot be read ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise KnowledgeError(path.name, f"is not valid YAML{line}") from None
+
+
+def _schema_error(file: str, entries: List[Any], error: jsonschema.ValidationError) -> KnowledgeError:
+    path = list(error.absolute_path)
+    index = path[0] if path and isinstance(path[0], int) else None
+    entry = entries[index] if index is not None else None
+    entry_id = str(entry.get("id", f"#{index + 1}")) if isinstance(entry, dict) else f"#{index}"
+    field_name = ".".join(str(p) for p in path[1:])
+    if error.validator == "required":
+        missing = [f for f in error.validator_value if not (isinstance(entry, dict) and f in entry)]
+        field_name = ".".join(filter(None, [field_name, missing[0] if missing else ""]))
+        return KnowledgeError(file, "is required but missing", entry_id, field_name)
+    if error.validator == "additionalProperties":
+        return KnowledgeError(file, f"unknown field ({error.message})", entry_id, field_name)
+    return KnowledgeError(file, error.message, entry_id, field_name)
+
+
+def _check_references(kb: KnowledgeBase) -> None:
+    def need(entry: Dict[str, Any], field_name: str, target: str, types: Iterable[str]) -> None:
+        found = kb.entries.get(target)
+        if found is None or found["type"] not in types:
+            raise KnowledgeError(
+                kb.files[entry["id"]],
+                f"refers to '{target}', which is not a {' or '.join(types)} entry",
+                entry["id"],
+                field_name,
+            )
+
+    all_types = list(ID_PREFIX)
+    for entry in kb.entries.values():
+        entry_id, file = entry["id"], kb.files[entry["id"]]
+        if entry_id.split(".")[0] != ID_PREFIX[entry["type"]]:
+            raise KnowledgeError(file, f"must start with '{ID_PREFIX[entry['type']]}.'", entry_id, "id")
+        if entry["source"]["ref"] not in kb.sources:
+            raise KnowledgeError(file, f"unknown source '{entry['source']['ref']}'", entry_id, "source.ref")
+        if len(topic_payload(entry_id).encode()) > BUTTON_PAYLOAD_LIMIT:
+            raise KnowledgeError(file, f"is too long for a button payload ({BUTTON_PAYLOAD_LIMIT} bytes)", entry_id, "id")
+        for target in entry.get("related", []):
+            need(entry, "related", target, all_types)
+        for target in entry.get("managed_by", []):
+            need(entry, "managed_by", target, ["agency"])
+        if "about" in entry:
+            need(entry, "about", entry["about"], ["action"])
+        if "agency" in entry:
+            need(entry, "agency", entry["agency"], ["agency"])
+        if entry["type"] == "priority" and entry["scope"] != "horizontal":
+            need(entry, "scope", entry["scope"], ["sector"])
+        if entry.get("lists", {}).get("scope") not in (None, "horizontal"):
+            need(entry, "lists.scope", entry["lists"]["scope"], ["sector"])
+    intents: Dict[str, str] = {}
+    for entry in kb.entries.values():
+        if "intent" in entry:
+            if entry["intent"] in intents:
+                raise KnowledgeError(
+                    kb.files[entry["id"]],
+                    f"intent '{entry['intent']}' is already answered by '{intents[entry['intent']]}'",
+                    entry["id"],
+                    "intent",
+                )
+            intents[entry["intent"]] = entry["id"]
+
+
+def _check_synonyms(kb: KnowledgeBase) -> None:
+    """One surface form must name one entry per entity, or the NLU mapping is ambiguous."""
+    for entry_type in ENTITY_ENTRY_TYPES.values():
+        seen: Dict[str, str] = {}
+        for entry in kb.of_type(entry_type):
+            for form in entry.get("synonyms", []):
+                key = normalise(form)
+                if seen.get(key, entry["id"]) != entry["id"]:
+                    raise KnowledgeError(
+                        kb.files[entry["id"]],
+                        f"synonym '{form}' already names '{seen[key]}'",
+                        entry["id"],
+                        "synonyms",
+                    )
+                seen[key] = entry["id"]
+
+
+def load_knowledge_base(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBase:
+    """Read, validate and index every knowledge file, or raise KnowledgeError."""
+    directory = Path(directory)
+    schema = _read_yaml(directory / SCHEMA_FILE)
+    entry_validator = jsonschema.Draft7Validator({**schema["entry"], "definitions": schema["definitions"]})
+    sources_doc = _read_yaml(directory / SOURCES_FILE)
+    if not isinstance(sources_doc, dict) or not isinstance(sources_doc.get("sources"), list):
+        raise KnowledgeError(SOURCES_FILE, "must hold a 'sources' list", field_name="sources")
+    sources = {s.get("id"): s for s in sources_doc["sources"] if isinstance(s, dict)}
+    messages_doc = _read_yaml(directory / MESSAGES_FILE)
+    messages = messages_doc.get("messages") if isinstance(messages_doc, dict) else None
+    if not isinstance(messages, dict) or not messages:
+        raise KnowledgeError(MESSAGES_FILE, "must hold a 'messages' mapping", field_name="messages")
+    for key, text in messages.items():
+        if not isinstance(text, str) or not text.strip():
+            raise KnowledgeError(MESSAGES_FILE, "must be a non-empty sentence", field_name=f"messages.{key}")
+    kb = KnowledgeBase(entries={}, sources=sources, messages=messages)
+    reserved = (SCHEMA_FILE, SOURCES_FILE, MESSAGES_FILE)
+    files = sorted(p for p in directory.glob("*.yml") if p.name not in reserved)
+    if not files:
+        raise KnowledgeError(".", f"no knowledge file found in {directory}")
+    for path in files:
+        doc = _read_yaml(path)
+        if not isinstance(doc, dict) or not isinstance(doc.get("entries"), list):
+            raise KnowledgeError(path.name, "must hold an 'entries' list", field_name="entries")
+        entries = doc["entries"]
+        for index, entry in enumerate(entries):
+            error = jsonschema.exceptions.best_match(entry_validator.iter_errors(entry))
+            if error is not None:
+                error.path.appendleft(index)
+                raise _schema_error(path.name, entries, error)
+            if entry["id"] in kb.entries:
+                raise KnowledgeError(
+                    path.name, f"duplicate id (also in {kb.files[entry['id']]})", entry["id"], "id"
+                )
+            kb.entries[entry["id"]] = entry
+            kb.files[entry["id"]] = path.name
+    _check_references(kb)
+    _check_synonyms(kb)
+    return kb
+
+
+@functools.lru_cache(maxsize=1)
+def get_knowledge_base() -> KnowledgeBase:
+    """The process-wide base, loaded once (from $KA2_KNOWLEDGE_DIR if set)."""
+    return load_knowledge_base(Path(os.environ.get("KA2_KNOWLEDGE_DIR", DEFAULT_KNOWLEDGE_DIR)))

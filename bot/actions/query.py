@@ -1,0 +1,85 @@
+"""What the user asked, read once from the tracker: intent, entities mapped to knowledge ids, context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.knowledge_base.utils import (
+    SLOT_LAST_OBJECT,
+    SLOT_LAST_OBJECT_TYPE,
+    SLOT_LISTED_OBJECTS,
+    SLOT_MENTION,
+)
+
+from .knowledge import ENTITY_ENTRY_TYPES, KnowledgeBase
+
+SLOT_PENDING_QUESTION = "pending_question"
+
+
+@dataclass
+class Query:
+    intent: str
+    text: str = ""
+    entities: Dict[str, List[str]] = field(default_factory=dict)
+    last_object: Optional[str] = None
+    listed: List[str] = field(default_factory=list)
+    pending: Optional[str] = None
+    mention: Optional[str] = None
+    intent_ranking: List[Dict[str, Any]] = field(default_factory=list)
+
+    def ids(self, entity: str) -> List[str]:
+        return self.entities.get(entity, [])
+
+    def first(self, entity: str) -> Optional[str]:
+        found = self.ids(entity)
+        return found[0] if found else None
+
+
+def resolve_entities(kb: KnowledgeBase, extracted: List[Dict[str, Any]], text: str) -> Dict[str, List[str]]:
+    """Knowledge ids per entity: what the NLU extracted, else what the text names by a synonym.
+
+    The synonym scan catches phrasings the NLU did not tag (it is built from the same synonyms), so
+    a newly added synonym works before the next training.
+    """
+    found: Dict[str, List[str]] = {}
+    for entity in extracted:
+        resolved = kb.resolve(entity.get("entity", ""), str(entity.get("value") or ""))
+        if resolved and resolved not in found.setdefault(entity["entity"], []):
+            found[entity["entity"]].append(resolved)
+    for entity in ENTITY_ENTRY_TYPES:
+        if not found.get(entity) and text:
+            hits = kb.find_mentions(entity, text)
+            if hits:
+                found[entity] = hits
+    return {k: v for k, v in found.items() if v}
+
+
+def query_from_tracker(kb: KnowledgeBase, tracker: Tracker) -> Query:
+    message = tracker.latest_message or {}
+    text = message.get("text") or ""
+    # A button payload ("/intent{...}") carries its entities; its text names nothing by itself.
+    scan_text = "" if text.startswith("/") else text
+    return Query(
+        intent=(message.get("intent") or {}).get("name") or "",
+        text=text,
+        entities=resolve_entities(kb, message.get("entities") or [], scan_text),
+        last_object=tracker.get_slot(SLOT_LAST_OBJECT),
+        listed=list(tracker.get_slot(SLOT_LISTED_OBJECTS) or []),
+        pending=tracker.get_slot(SLOT_PENDING_QUESTION),
+        mention=tracker.get_slot(SLOT_MENTION),
+        intent_ranking=list(message.get("intent_ranking") or []),
+    )
+
+
+__all__ = [
+    "Query",
+    "query_from_tracker",
+    "resolve_entities",
+    "SLOT_LAST_OBJECT",
+    "SLOT_LAST_OBJECT_TYPE",
+    "SLOT_LISTED_OBJECTS",
+    "SLOT_MENTION",
+    "SLOT_PENDING_QUESTION",
+]

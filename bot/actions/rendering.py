@@ -1,0 +1,147 @@
+"""Turn knowledge entries into chat messages: short text, a source line, follow-up buttons.
+
+Pure functions over the knowledge base; channel-specific formatting happens in the channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional
+
+from .knowledge import KnowledgeBase, topic_payload
+
+MAX_BUTTONS = 4
+Button = Dict[str, str]
+
+
+@dataclass
+class Message:
+    text: str
+    buttons: List[Button] = field(default_factory=list)
+
+    def as_kwargs(self) -> Dict[str, Any]:
+        return {"text": self.text, "buttons": self.buttons} if self.buttons else {"text": self.text}
+
+
+def bullet_list(items: Iterable[str]) -> str:
+    return "\n".join(f"- {item}" for item in items)
+
+
+def source_line(kb: KnowledgeBase, entry: Dict[str, Any]) -> str:
+    source = entry["source"]
+    return kb.say(
+        "source_line",
+        title=kb.sources[source["ref"]]["title"],
+        section=source["section"],
+        year=entry["year"],
+    )
+
+
+def button_for(kb: KnowledgeBase, entry_id: str) -> Button:
+    entry = kb.entries[entry_id]
+    return {"title": entry.get("button", entry["label"]), "payload": topic_payload(entry_id)}
+
+
+def related_buttons(kb: KnowledgeBase, entry: Dict[str, Any], exclude: Iterable[str] = ()) -> List[Button]:
+    skip = set(exclude) | {entry["id"]}
+    return [button_for(kb, target) for target in entry.get("related", []) if target not in skip][:MAX_BUTTONS]
+
+
+def intent_button(title: str, intent: str, **entities: str) -> Button:
+    payload = "/" + intent
+    if entities:
+        payload += "{" + ",".join(f'"{k}":"{v}"' for k, v in entities.items()) + "}"
+    return {"title": title, "payload": payload}
+
+
+def body(kb: KnowledgeBase, entry: Dict[str, Any]) -> str:
+    """The entry's own text: answer (or priority text), its sub-items, the items it lists."""
+    parts = [entry.get("answer") or entry.get("text") or entry["label"]]
+    if entry.get("sub_items"):
+        parts.append(bullet_list(entry["sub_items"]))
+    listed = kb.listed(entry)
+    if listed:
+        parts.append(bullet_list(item["label"] for item in listed))
+    return "\n".join(p.strip() for p in parts)
+
+
+def with_source(kb: KnowledgeBase, text: str, entry: Dict[str, Any]) -> str:
+    return f"{text}\n\n{source_line(kb, entry)}"
+
+
+def render_entry(kb: KnowledgeBase, entry: Dict[str, Any], buttons: Optional[List[Button]] = None) -> Message:
+    """The standard answer for one entry, whatever its type."""
+    if entry["type"] == "priority":
+        return render_priority(kb, entry)
+    if entry["type"] == "agency":
+        return render_agency(kb, entry)
+    if entry["type"] == "sector":
+        return render_submission(kb, entry)
+    if buttons is None:
+        buttons = related_buttons(kb, entry)
+    return Message(with_source(kb, body(kb, entry), entry), buttons)
+
+
+def render_priority(kb: KnowledgeBase, priority: Dict[str, Any]) -> Message:
+    if priority["scope"] == "horizontal":
+        scope = kb.say("priority_scope_horizontal", year=priority["year"])
+        buttons = [button_for(kb, "topic.horizontal_priorities"), button_for(kb, "topic.priority_rule")]
+    else:
+        sector = kb.entries[priority["scope"]]
+        scope = kb.say("priority_scope_sector", sector=sector["label"], year=priority["year"])
+        buttons = [
+            intent_button(sector["label"], "ask_priorities", sector=sector["id"]),
+            button_for(kb, "topic.horizontal_priorities"),
+            button_for(kb, "topic.priority_rule"),
+        ]
+    text = f"**{priority['label']}**\n{priority['text']}\n{scope}"
+    return Message(with_source(kb, text, priority), buttons)
+
+
+def render_sector_priorities(kb: KnowledgeBase, sector: Dict[str, Any]) -> List[Message]:
+    """A sector's priorities, then the horizontal ones and the rule, as short messages."""
+    intro = kb.entries["topic.sector_priorities"]
+    own = kb.of_type("priority", scope=sector["id"])
+    horizontal = kb.of_type("priority", scope="horizontal")
+    rule = kb.entries["topic.priority_rule"]
+    first = kb.say("sector_priorities_intro", year=intro["year"], sector=sector["label"])
+    return [
+        Message(with_source(kb, f"{first}\n{bullet_list(p['label'] for p in own)}", intro)),
+        Message(f"{kb.say('horizontal_addition')}\n{bullet_list(p['label'] for p in horizontal)}"),
+        Message(
+            with_source(kb, rule["answer"].strip(), rule),
+            [
+                intent_button(kb.entries["topic.where_submit"]["button"], "ask_where_submit", sector=sector["id"]),
+                button_for(kb, "topic.horizontal_priorities"),
+                button_for(kb, "topic.activities"),
+            ],
+        ),
+    ]
+
+
+def render_submission(kb: KnowledgeBase, sector: Dict[str, Any]) -> Message:
+    agency = kb.entries[sector["agency"]]
+    rule = kb.entries["topic.where_submit"]
+    key = "submit_to_eacea" if agency["id"] == "agency.eacea" else "submit_to"
+    lines = [kb.say(key, sector=sector["label"], agency=agency["label"]), rule["answer"].strip()]
+    if agency.get("website"):
+        lines.append(kb.say("agency_contact_line", kind=kb.say("contact_kind_website"), value=agency["website"]))
+    buttons = [button_for(kb, agency["id"])]
+    if kb.of_type("priority", scope=sector["id"]):
+        buttons.insert(0, intent_button(kb.say("button_sector_priorities"), "ask_priorities", sector=sector["id"]))
+    buttons.extend(related_buttons(kb, rule, exclude=[agency["id"]]))
+    return Message(with_source(kb, "\n".join(lines), rule), buttons[:MAX_BUTTONS])
+
+
+def render_agency(kb: KnowledgeBase, agency: Dict[str, Any]) -> Message:
+    full_name = agency.get("full_name", "")
+    title = f"**{agency['label']}**" + (f" – {full_name}" if full_name and full_name not in agency["label"] else "")
+    lines = [title, agency["answer"].strip()]
+    contacts = [(k, agency[k]) for k in ("website", "email", "phone", "address") if agency.get(k)]
+    if contacts:
+        lines += [kb.say("agency_contact_line", kind=kb.say(f"contact_kind_{k}"), value=v) for k, v in contacts]
+        if agency.get("contact_note"):
+            lines.append(kb.say("contact_note", note=agency["contact_note"]))
+    else:
+        lines.append(kb.say("no_verified_contact", agency=agency["label"]))
+    return Message(with_source(kb, "\n".join(lines), agency), related_buttons(kb, agency))

@@ -1,0 +1,178 @@
+"""Shared fixtures: the real knowledge base, rasa_sdk trackers, and a running stack on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "ka2.tar.gz"
+OUTPUT = ROOT / "tests" / "output"
+
+sys.path.insert(0, str(ROOT))
+
+from bot.actions.knowledge import KnowledgeBase, get_knowledge_base  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return get_knowledge_base()
+
+
+def make_tracker(
+    intent: str,
+    text: str = "",
+    entities: Optional[List[Dict[str, Any]]] = None,
+    slots: Optional[Dict[str, Any]] = None,
+) -> Tracker:
+    """A rasa_sdk Tracker as the action server builds it from Rasa's request."""
+    message = {
+        "text": text or f"/{intent}",
+        "intent": {"name": intent, "confidence": 0.99},
+        "entities": entities or [],
+        "intent_ranking": [{"name": intent, "confidence": 0.99}],
+    }
+    return Tracker(
+        sender_id="test-user",
+        slots=dict(slots or {}),
+        latest_message=message,
+        events=[{"event": "user", "text": message["text"], "parse_data": message}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def run_action(action: Any, tracker: Tracker) -> tuple:
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, tracker, {})
+    return dispatcher.messages, events
+
+
+def model_path() -> Path:
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run the tests with `make test`, which trains it first.")
+    return MODEL
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+class Stack:
+    """The action server and the Rasa server with the REST channel, on 127.0.0.1."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.action_port, self.rasa_port = free_port(), free_port()
+        self.processes: List[subprocess.Popen] = []
+        self.db = workdir / "tracker.db"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def _spawn(self, args: List[str], log_name: str) -> tuple:
+        log = self.workdir / log_name
+        env = {**os.environ, "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        process = subprocess.Popen(
+            args, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        self.processes.append(process)
+        return process, log
+
+    def start_actions(self) -> None:
+        process, log = self._spawn(
+            [str(BIN / "rasa"), "run", "actions", "--actions", "bot.actions", "--port", str(self.action_port)],
+            "actions.log",
+        )
+        wait_for(f"http://127.0.0.1:{self.action_port}/health", process, log, timeout=60)
+
+    def start_rasa(self) -> None:
+        endpoints = self.workdir / "endpoints.yml"
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.db}"\n'
+        )
+        credentials = self.workdir / "credentials.yml"
+        credentials.write_text("rest:\n")
+        process, log = self._spawn(
+            [str(BIN / "rasa"), "run", "--model", str(model_path()), "--endpoints", str(endpoints),
+             "--credentials", str(credentials), "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
+            "rasa.log",
+        )
+        wait_for(self.url + "/", process, log)
+
+    def stop_rasa(self) -> None:
+        self._stop([p for p in self.processes if "run" in p.args and "actions" not in p.args])
+
+    def _stop(self, processes: List[subprocess.Popen]) -> None:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            self.processes.remove(process)
+
+    def stop(self) -> None:
+        self._stop(list(self.processes))
+
+    def say(self, sender: str, text: str) -> List[Dict[str, Any]]:
+        request = urllib.request.Request(
+            self.url + "/webhooks/rest/webhook",
+            data=json.dumps({"sender": sender, "message": text}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        running.start_actions()
+        running.start_rasa()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def broken_knowledge(tmp_path: Path) -> Path:
+    """A writable copy of knowledge/ to break in a test."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", target)
+    return target
