@@ -20,6 +20,7 @@ from bot.actions.knowledge import (  # noqa: E402
     ENTITY_ENTRY_TYPES,
     KnowledgeBase,
     KnowledgeError,
+    entity_entries,
     load_knowledge_base,
     normalise,
 )
@@ -41,9 +42,9 @@ def _forms(entry: Dict) -> List[str]:
 
 def render_nlu(kb: KnowledgeBase) -> str:
     blocks = []
-    for entity, entry_type in ENTITY_ENTRY_TYPES.items():
+    for entity in ENTITY_ENTRY_TYPES:
         lookup: List[str] = []
-        for entry in kb.of_type(entry_type):
+        for entry in entity_entries(kb, entity):
             forms = _forms(entry)
             blocks.append({"synonym": entry["id"], "examples": "".join(f"- {f}\n" for f in forms)})
             lookup += [f for f in entry.get("synonyms", []) if f not in lookup]

@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.knowledge_base.storage import KnowledgeBase as SdkKnowledgeBase
 from rasa_sdk.knowledge_base.utils import resolve_mention
 
-from .knowledge import KnowledgeBase
+from .knowledge import KnowledgeBase, entity_entries
 from .query import (
     SLOT_LAST_OBJECT,
     SLOT_LAST_OBJECT_TYPE,
@@ -86,8 +86,7 @@ def answer_topic(kb: KnowledgeBase, query: Query) -> Reply:
 def answer_actions(kb: KnowledgeBase, query: Query) -> Reply:
     overview = kb.entries["topic.actions_overview"]
     wanted = query.ids("management")
-    groups = [e for e in (kb.get("topic.decentralised_actions"), kb.get("topic.centralised_actions"))
-              if e and (not wanted or e["lists"]["management"] in wanted)]
+    groups = [e for e in entity_entries(kb, "management") if not wanted or e["id"] in wanted]
     if len(groups) == 1:
         return answer_entry(kb, groups[0]["id"])
     lines = [overview["answer"].strip()]

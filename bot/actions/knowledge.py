@@ -35,14 +35,23 @@ ID_PREFIX = {
 }
 # Buttons carry '/ask_topic{"topic":"<id>"}'; Telegram limits callback data to 64 bytes.
 BUTTON_PAYLOAD_LIMIT = 64
-# Entity types the NLU extracts, and the entry types whose synonyms feed them.
+# Entity types the NLU extracts, and the entries whose synonyms feed them.
 ENTITY_ENTRY_TYPES = {
     "sector": "sector",
     "action_type": "action",
     "theme": "priority",
     "activity": "activity",
     "agency": "agency",
+    "management": "topic",
 }
+
+
+def entity_entries(kb: "KnowledgeBase", entity: str) -> List[Dict[str, Any]]:
+    """The entries an entity can name (`management` names the topics that list actions by management)."""
+    entries = kb.of_type(ENTITY_ENTRY_TYPES[entity])
+    if entity == "management":
+        entries = [e for e in entries if "management" in e.get("lists", {})]
+    return entries
 
 
 class KnowledgeError(Exception):
@@ -109,9 +118,9 @@ class KnowledgeBase:
     def synonym_index(self) -> Dict[str, Dict[str, str]]:
         """entity name -> normalised surface form -> entry id."""
         index: Dict[str, Dict[str, str]] = {}
-        for entity, entry_type in ENTITY_ENTRY_TYPES.items():
+        for entity in ENTITY_ENTRY_TYPES:
             forms = index.setdefault(entity, {})
-            for entry in self.of_type(entry_type):
+            for entry in entity_entries(self, entity):
                 for form in [entry["label"], *entry.get("synonyms", [])]:
                     forms.setdefault(normalise(form), entry["id"])
         return index
@@ -211,9 +220,9 @@ def _check_references(kb: KnowledgeBase) -> None:
 
 def _check_synonyms(kb: KnowledgeBase) -> None:
     """One surface form must name one entry per entity, or the NLU mapping is ambiguous."""
-    for entry_type in ENTITY_ENTRY_TYPES.values():
+    for entity in ENTITY_ENTRY_TYPES:
         seen: Dict[str, str] = {}
-        for entry in kb.of_type(entry_type):
+        for entry in entity_entries(kb, entity):
             for form in entry.get("synonyms", []):
                 key = normalise(form)
                 if seen.get(key, entry["id"]) != entry["id"]:
