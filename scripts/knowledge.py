@@ -1,7 +1,7 @@
 """Knowledge-base commands for staff and CI.
 
-    python scripts/knowledge.py check      validate knowledge/ and check the NLU is in sync with it
-    python scripts/knowledge.py generate   regenerate bot/data/generated/knowledge_synonyms.yml
+python scripts/knowledge.py check      validate knowledge/ and check the NLU is in sync with it
+python scripts/knowledge.py generate   regenerate bot/data/generated/knowledge_synonyms.yml
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ def render_nlu(kb: KnowledgeBase) -> str:
         pass
 
     yaml.add_representer(
-        Literal, lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|"), Dumper=yaml.SafeDumper
+        Literal,
+        lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|"),
+        Dumper=yaml.SafeDumper,
     )
     doc = {"version": "3.1", "nlu": [{k: Literal(v) if k == "examples" else v for k, v in b.items()} for b in blocks]}
     return header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
@@ -88,11 +90,17 @@ def main(argv: List[str]) -> int:
         print(f"{GENERATED.relative_to(ROOT)} regenerated ({len(kb.entries)} entries).")
         return 0
     if not GENERATED.exists() or GENERATED.read_text(encoding="utf-8") != expected:
-        print("ERREUR : bot/data/generated/knowledge_synonyms.yml is out of date; run `make generate-nlu`.", file=sys.stderr)
+        print(
+            "ERREUR : bot/data/generated/knowledge_synonyms.yml is out of date; run `make generate-nlu`.",
+            file=sys.stderr,
+        )
         return 1
     problems = unmapped_annotations(kb)
     if problems:
-        print("ERREUR : entity annotations with no synonym in knowledge/ (add them to an entry's synonyms):", file=sys.stderr)
+        print(
+            "ERREUR : entity annotations with no synonym in knowledge/ (add them to an entry's synonyms):",
+            file=sys.stderr,
+        )
         print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
         return 1
     print(f"Base de connaissances valide : {len(kb.entries)} entrées, NLU synchronisée.")

@@ -127,8 +127,20 @@ class Stack:
         credentials = self.workdir / "credentials.yml"
         credentials.write_text("rest:\n")
         process, log = self._spawn(
-            [str(BIN / "rasa"), "run", "--model", str(model_path()), "--endpoints", str(endpoints),
-             "--credentials", str(credentials), "--interface", "127.0.0.1", "--port", str(self.rasa_port)],
+            [
+                str(BIN / "rasa"),
+                "run",
+                "--model",
+                str(model_path()),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(credentials),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.rasa_port),
+            ],
             "rasa.log",
         )
         wait_for(self.url + "/", process, log)

@@ -37,7 +37,9 @@ def test_definition_answers_from_the_base_with_source_and_buttons():
 
 
 def test_youth_priorities_come_with_horizontal_ones_and_the_rule():
-    messages, slots = ask("ask_priorities", "priorités pour un projet jeunesse ?", [{"entity": "sector", "value": "jeunesse"}])
+    messages, slots = ask(
+        "ask_priorities", "priorités pour un projet jeunesse ?", [{"entity": "sector", "value": "jeunesse"}]
+    )
     text = all_text(messages)
     assert "Employabilité des jeunes" in text
     assert "Inclusion et diversité" in text  # horizontal
@@ -67,7 +69,12 @@ def test_where_to_submit_without_sector_asks_for_it():
 
 
 def test_sector_answer_to_pending_question_names_the_agency_and_why():
-    messages, _ = ask("inform_sector", "/inform_sector", [{"entity": "sector", "value": "sector.youth"}], {"pending_question": "ask_where_submit"})
+    messages, _ = ask(
+        "inform_sector",
+        "/inform_sector",
+        [{"entity": "sector", "value": "sector.youth"}],
+        {"pending_question": "ask_where_submit"},
+    )
     text = all_text(messages)
     assert "**BIJ (Bureau International Jeunesse)**" in text
     assert "secteur le plus visé" in text
@@ -97,7 +104,11 @@ def test_follow_up_fact_uses_the_action_talked_about():
 
 
 def test_unknown_fact_says_so_and_points_to_the_agency():
-    messages, _ = ask("ask_deadline", "date limite universités européennes", [{"entity": "action_type", "value": "universités européennes"}])
+    messages, _ = ask(
+        "ask_deadline",
+        "date limite universités européennes",
+        [{"entity": "action_type", "value": "universités européennes"}],
+    )
     text = all_text(messages)
     assert "Je n'ai pas d'information vérifiée" in text
     assert "EACEA" in text
@@ -105,14 +116,20 @@ def test_unknown_fact_says_so_and_points_to_the_agency():
 
 
 def test_button_payload_answers_the_named_entry():
-    messages, slots = ask("ask_topic", '/ask_topic{"topic":"fact.cooperation.selection"}', [{"entity": "topic", "value": "fact.cooperation.selection"}])
+    messages, slots = ask(
+        "ask_topic",
+        '/ask_topic{"topic":"fact.cooperation.selection"}',
+        [{"entity": "topic", "value": "fact.cooperation.selection"}],
+    )
     assert "60 points sur 100" in all_text(messages)
     assert slots["knowledge_base_last_object"] == "fact.cooperation.selection"
 
 
 def test_ordinal_mention_resolves_against_the_last_list():
     _, slots = ask("ask_horizontal_priorities", "priorités horizontales")
-    messages, _ = ask("ask_more_details", "et la deuxième ?", [{"entity": "mention", "value": "2"}], {**slots, "mention": "2"})
+    messages, _ = ask(
+        "ask_more_details", "et la deuxième ?", [{"entity": "mention", "value": "2"}], {**slots, "mention": "2"}
+    )
     assert "sensibilisation aux défis environnementaux" in all_text(messages)
 
 
@@ -134,9 +151,15 @@ def test_activities_list_the_three_kinds_and_detail_one():
 def test_actions_overview_separates_decentralised_and_centralised():
     messages, slots = ask("ask_actions", "quelles actions existent ?")
     text = all_text(messages)
-    assert text.index("décentralisées") < text.index("Partenariats à petite échelle") < text.index("centralisées, gérées directement")
+    assert (
+        text.index("décentralisées")
+        < text.index("Partenariats à petite échelle")
+        < text.index("centralisées, gérées directement")
+    )
     assert len(slots["knowledge_base_listed_objects"]) == 6
-    centralised, _ = ask("ask_actions", "les actions centralisées ?", [{"entity": "management", "value": "centralisées"}])
+    centralised, _ = ask(
+        "ask_actions", "les actions centralisées ?", [{"entity": "management", "value": "centralisées"}]
+    )
     assert "Partenariats de coopération" not in all_text(centralised)
 
 
@@ -165,7 +188,7 @@ def test_every_button_payload_fits_telegram_and_is_valid_json(kb):
             for button in message.buttons:
                 assert len(button["payload"].encode()) <= 64
                 if "{" in button["payload"]:
-                    json.loads(button["payload"][button["payload"].index("{"):])
+                    json.loads(button["payload"][button["payload"].index("{") :])
 
 
 def test_clarify_out_of_scope_and_human_contact_answer_in_french():

@@ -28,11 +28,17 @@ def test_base_holds_every_part_of_the_source_document(kb):
         "sector.youth": 4,
         "sector.sport": 0,
     }
-    assert {a["id"] for a in kb.of_type("action", management="decentralised")} == {"action.cooperation", "action.small_scale"}
+    assert {a["id"] for a in kb.of_type("action", management="decentralised")} == {
+        "action.cooperation",
+        "action.small_scale",
+    }
     assert len(kb.of_type("action", management="centralised")) == 4
     assert len(kb.of_type("activity")) == 3
     assert kb.entries["sector.youth"]["agency"] == "agency.bij"
-    assert all(kb.entries[s]["agency"] == "agency.aef_europe" for s in ("sector.school", "sector.vet", "sector.higher_ed", "sector.adult_ed"))
+    assert all(
+        kb.entries[s]["agency"] == "agency.aef_europe"
+        for s in ("sector.school", "sector.vet", "sector.higher_ed", "sector.adult_ed")
+    )
 
 
 @pytest.mark.skipif(not SEED.exists(), reason="the source document is not beside the repository")
@@ -50,7 +56,9 @@ def test_verified_complements_are_in_the_base(kb):
     assert "120 000 €, 250 000 € ou 400 000 €" in kb.fact("action.cooperation", "funding")["answer"]
     assert "30 000 € ou de 60 000 €" in kb.fact("action.small_scale", "funding")["answer"]
     assert "20 mai 2021" in kb.fact("action.cooperation", "deadline")["answer"]
-    assert "3 novembre 2021" in kb.fact("action.small_scale", "deadline")["answer"].replace("\n", " ") + " ".join(kb.fact("action.small_scale", "deadline")["sub_items"])
+    assert "3 novembre 2021" in kb.fact("action.small_scale", "deadline")["answer"].replace("\n", " ") + " ".join(
+        kb.fact("action.small_scale", "deadline")["sub_items"]
+    )
     assert "60 points sur 100" in kb.fact("action.cooperation", "selection")["answer"]
 
 
@@ -91,7 +99,11 @@ def test_invalid_yaml_names_the_file_and_line(broken_knowledge):
 
 def test_dangling_reference_is_refused(broken_knowledge):
     path = broken_knowledge / "facts.yml"
-    path.write_text(path.read_text().replace("about: action.small_scale\n    attribute: funding", "about: action.tiny\n    attribute: funding"))
+    path.write_text(
+        path.read_text().replace(
+            "about: action.small_scale\n    attribute: funding", "about: action.tiny\n    attribute: funding"
+        )
+    )
     error = _load_broken(broken_knowledge)
     assert (error.entry, error.field) == ("fact.small_scale.funding", "about")
     assert "action.tiny" in error.message
@@ -132,7 +144,8 @@ def test_action_server_refuses_to_start_on_a_broken_base_with_one_line(broken_kn
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "Knowledge base invalid, action server not started: knowledge/sectors.yml, field 'entries': must hold an 'entries' list"
+        "Knowledge base invalid, action server not started: "
+        "knowledge/sectors.yml, field 'entries': must hold an 'entries' list"
     ]
 
 

@@ -15,14 +15,26 @@ MIN_HELDOUT_ACCURACY = 0.90
 
 def rasa(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(BIN / "rasa"), *args], cwd=ROOT, capture_output=True, text=True,
+        [str(BIN / "rasa"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env={"SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": str(BIN) + ":/usr/bin:/bin"},
     )
 
 
 def test_training_data_and_domain_validate_cleanly():
-    result = rasa("data", "validate", "--domain", "bot/domain.yml", "--data", "bot/data", "--config", "config.yml",
-                  "--fail-on-warnings")
+    result = rasa(
+        "data",
+        "validate",
+        "--domain",
+        "bot/domain.yml",
+        "--data",
+        "bot/data",
+        "--config",
+        "config.yml",
+        "--fail-on-warnings",
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
@@ -56,7 +68,9 @@ def test_heldout_intent_accuracy(nlu_report):
 
 def test_end_to_end_test_stories_all_pass():
     out = OUTPUT / "stories"
-    result = rasa("test", "core", "--model", str(model_path()), "--stories", "tests/test_stories.yml", "--out", str(out))
+    result = rasa(
+        "test", "core", "--model", str(model_path()), "--stories", "tests/test_stories.yml", "--out", str(out)
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     failed = (out / "failed_test_stories.yml").read_text()
     assert "None of the test stories failed" in failed, failed

@@ -5,7 +5,6 @@ the action server at start-up with one line naming the file, entry and field, in
 users half a base.
 """
 
-import sys
 
 from .knowledge import KnowledgeError, get_knowledge_base
 

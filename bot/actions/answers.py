@@ -96,7 +96,9 @@ def answer_actions(kb: KnowledgeBase, query: Query) -> Reply:
         listed += [i["id"] for i in items]
         lines.append(f"{group['answer']}\n{bullet_list(i['label'] for i in items)}")
     buttons = [button_for(kb, i) for i in ("action.cooperation", "action.small_scale", "topic.centralised_actions")]
-    return Reply([Message(with_source(kb, "\n\n".join(lines), overview), buttons)], _remember([overview["id"]], kb, listed))
+    return Reply(
+        [Message(with_source(kb, "\n\n".join(lines), overview), buttons)], _remember([overview["id"]], kb, listed)
+    )
 
 
 def answer_action_details(kb: KnowledgeBase, query: Query) -> Reply:
@@ -152,8 +154,11 @@ def answer_priorities(kb: KnowledgeBase, query: Query) -> Reply:
     first = render_entry(kb, overview, buttons=[])
     choose = Message(
         kb.say("choose_sector_for_priorities"),
-        [intent_button(s["label"], "ask_priorities", sector=s["id"]) for s in kb.of_type("sector")
-         if kb.of_type("priority", scope=s["id"])],
+        [
+            intent_button(s["label"], "ask_priorities", sector=s["id"])
+            for s in kb.of_type("sector")
+            if kb.of_type("priority", scope=s["id"])
+        ],
     )
     listed = [p["id"] for p in kb.listed(overview)]
     return Reply([first, choose], _remember([overview["id"]], kb, listed))
@@ -199,7 +204,7 @@ def answer_agency_contact(kb: KnowledgeBase, query: Query) -> Reply:
 
 
 def answer_more_details(kb: KnowledgeBase, query: Query, tracker: Any = None) -> Reply:
-    """"Et la deuxième ?": rasa_sdk's mention resolution over the last list shown."""
+    """ "Et la deuxième ?": rasa_sdk's mention resolution over the last list shown."""
     target = resolve_mention(tracker, ORDINAL_MENTIONS) if tracker is not None else None
     if target is None and query.mention in ORDINAL_MENTIONS and query.listed:
         try:

@@ -46,7 +46,7 @@ ENTITY_ENTRY_TYPES = {
 }
 
 
-def entity_entries(kb: "KnowledgeBase", entity: str) -> List[Dict[str, Any]]:
+def entity_entries(kb: KnowledgeBase, entity: str) -> List[Dict[str, Any]]:
     """The entries an entity can name (`management` names the topics that list actions by management)."""
     entries = kb.of_type(ENTITY_ENTRY_TYPES[entity])
     if entity == "management":
@@ -192,7 +192,9 @@ def _check_references(kb: KnowledgeBase) -> None:
         if entry["source"]["ref"] not in kb.sources:
             raise KnowledgeError(file, f"unknown source '{entry['source']['ref']}'", entry_id, "source.ref")
         if len(topic_payload(entry_id).encode()) > BUTTON_PAYLOAD_LIMIT:
-            raise KnowledgeError(file, f"is too long for a button payload ({BUTTON_PAYLOAD_LIMIT} bytes)", entry_id, "id")
+            raise KnowledgeError(
+                file, f"is too long for a button payload ({BUTTON_PAYLOAD_LIMIT} bytes)", entry_id, "id"
+            )
         for target in entry.get("related", []):
             need(entry, "related", target, all_types)
         for target in entry.get("managed_by", []):
@@ -267,9 +269,7 @@ def load_knowledge_base(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBas
                 error.path.appendleft(index)
                 raise _schema_error(path.name, entries, error)
             if entry["id"] in kb.entries:
-                raise KnowledgeError(
-                    path.name, f"duplicate id (also in {kb.files[entry['id']]})", entry["id"], "id"
-                )
+                raise KnowledgeError(path.name, f"duplicate id (also in {kb.files[entry['id']]})", entry["id"], "id")
             kb.entries[entry["id"]] = entry
             kb.files[entry["id"]] = path.name
     _check_references(kb)
