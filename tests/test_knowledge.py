@@ -136,7 +136,7 @@ def test_wrong_type_of_value_is_refused(broken_knowledge):
 def test_action_server_refuses_to_start_on_a_broken_base_with_one_line(broken_knowledge):
     (broken_knowledge / "sectors.yml").write_text("entries: 12\n")
     result = subprocess.run(
-        [sys.executable, "-c", "import bot.actions"],
+        [sys.executable, "-c", "import bot.actions.startup"],
         cwd=ROOT,
         env={**os.environ, "KA2_KNOWLEDGE_DIR": str(broken_knowledge)},
         capture_output=True,

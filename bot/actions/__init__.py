@@ -1,15 +1,5 @@
 """The KA2 assistant's action server package (run with `rasa run actions --actions bot.actions`).
 
-The knowledge base is loaded and validated when the package is imported, so an invalid base stops
-the action server at start-up with one line naming the file, entry and field, instead of serving
-users half a base.
+rasa_sdk imports every module of this package at start-up; `startup.py` validates the knowledge
+base then.
 """
-
-
-from .knowledge import KnowledgeError, get_knowledge_base
-
-try:
-    get_knowledge_base()
-except KnowledgeError as error:
-    # SystemExit, not ImportError: rasa_sdk logs ImportErrors and starts without the actions.
-    raise SystemExit(f"Knowledge base invalid, action server not started: {error}") from None

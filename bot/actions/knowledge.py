@@ -221,11 +221,11 @@ def _check_references(kb: KnowledgeBase) -> None:
 
 
 def _check_synonyms(kb: KnowledgeBase) -> None:
-    """One surface form must name one entry per entity, or the NLU mapping is ambiguous."""
+    """One surface form names one entry: Rasa's synonym mapper is global across entities."""
+    seen: Dict[str, str] = {}
     for entity in ENTITY_ENTRY_TYPES:
-        seen: Dict[str, str] = {}
         for entry in entity_entries(kb, entity):
-            for form in entry.get("synonyms", []):
+            for form in [entry["label"], *entry.get("synonyms", [])]:
                 key = normalise(form)
                 if seen.get(key, entry["id"]) != entry["id"]:
                     raise KnowledgeError(

@@ -1,0 +1,14 @@
+"""Start-up check of the action server: rasa_sdk imports this module when it registers the package.
+
+The knowledge base is loaded and validated at start-up, so an invalid base stops
+the action server at start-up with one line naming the file, entry and field, instead of serving
+users half a base.
+"""
+
+from .knowledge import KnowledgeError, get_knowledge_base
+
+try:
+    get_knowledge_base()
+except KnowledgeError as error:
+    # SystemExit, not ImportError: rasa_sdk logs ImportErrors and starts without the actions.
+    raise SystemExit(f"Knowledge base invalid, action server not started: {error}") from None
