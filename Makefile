@@ -11,6 +11,8 @@ KNOWLEDGE := $(wildcard knowledge/*.yml)
 GENERATED_NLU := bot/data/generated/knowledge_synonyms.yml
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
+# No telemetry: CI and agency servers are offline, and users' questions stay on the machine.
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help install run shell actions train test test-fast check-knowledge generate-nlu lint lock clean
 
