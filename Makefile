@@ -30,9 +30,11 @@ $(BIN)/python:
 	@test -n "$(PYTHON_310)" || { echo "Python $(PYTHON_VERSION) is required (Rasa 3.6 does not support 3.11+)."; exit 1; }
 	$(PYTHON_310) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.lock | $(BIN)/python
+# Also installs the staff console (.venv/bin/ka2-staff) editable; setuptools comes from the lock file.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.5.4"
 	$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(VENV)/.installed
@@ -70,7 +72,7 @@ test: $(MODEL) check-knowledge
 	$(BIN)/python -m pytest tests
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check bot tests scripts
+	$(BIN)/ruff check bot tests scripts staff
 
 clean:
 	rm -rf models .pytest_cache results

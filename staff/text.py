@@ -1,0 +1,50 @@
+"""Words of a French message, for ranking answers and grouping similar questions."""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+from typing import FrozenSet
+
+from bot.actions.knowledge import normalise
+
+# Function words and question words: they say nothing about what is asked.
+STOPWORDS = frozenset(
+    normalise(word)
+    for word in (
+        "a à au aux avec ce ces cet cette c ça ca comment combien d dans de des du elle elles en est et "
+        "être etre il ils j je l la le les leur leurs lui m ma mais me mes moi mon n ne ni nos notre nous "
+        "on ou où par pas peut pour qu quand que quel quelle quelles quels qui quoi s sa sans se ses si "
+        "son sont sur t ta te tes toi ton tu un une vos votre vous y faut faire fait est-ce svp merci "
+        "bonjour bonsoir salut exactement c'est qu'est quelqu'un"
+    ).split()
+)
+WORD = re.compile(r"[a-z0-9+]+")
+SIMILAR_WORDS = 0.5
+SIMILAR_SPELLING = 0.8
+
+
+def stem(word: str) -> str:
+    """A crude French stem: plural and feminine endings off, so 'priorités' meets 'priorite'."""
+    for ending in ("es", "s", "x", "e"):
+        if len(word) > 4 and word.endswith(ending):
+            return word[: -len(ending)]
+    return word
+
+
+def content_words(text: str) -> FrozenSet[str]:
+    """Stems of the words of `text` that carry meaning (normalised, stop words out)."""
+    words = WORD.findall(normalise(text).replace("'", " "))
+    return frozenset(stem(w) for w in words if w not in STOPWORDS and len(w) > 1)
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two messages are: shared content words, or near-identical spelling (typos)."""
+    words_a, words_b = content_words(a), content_words(b)
+    shared = len(words_a & words_b) / len(words_a | words_b) if words_a and words_b else 0.0
+    spelling = SequenceMatcher(None, normalise(a), normalise(b)).ratio()
+    return max(shared, spelling if spelling >= SIMILAR_SPELLING else 0.0)
+
+
+def are_similar(a: str, b: str) -> bool:
+    return similarity(a, b) >= SIMILAR_WORDS
