@@ -85,6 +85,10 @@ def main(argv: List[str]) -> int:
         return 1
     expected = render_nlu(kb)
     if command == "generate":
+        # Rewrite only on a real change: an answer-text edit must not make `make` retrain the model.
+        if GENERATED.exists() and GENERATED.read_text(encoding="utf-8") == expected:
+            print(f"{GENERATED.relative_to(ROOT)} up to date ({len(kb.entries)} entries).")
+            return 0
         GENERATED.parent.mkdir(parents=True, exist_ok=True)
         GENERATED.write_text(expected, encoding="utf-8")
         print(f"{GENERATED.relative_to(ROOT)} regenerated ({len(kb.entries)} entries).")

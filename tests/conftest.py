@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import pytest
 from rasa_sdk import Tracker
@@ -37,6 +37,7 @@ def make_tracker(
     text: str = "",
     entities: Optional[List[Dict[str, Any]]] = None,
     slots: Optional[Dict[str, Any]] = None,
+    active_loop: Optional[str] = None,
 ) -> Tracker:
     """A rasa_sdk Tracker as the action server builds it from Rasa's request."""
     message = {
@@ -52,7 +53,7 @@ def make_tracker(
         events=[{"event": "user", "text": message["text"], "parse_data": message}],
         paused=False,
         followup_action=None,
-        active_loop={},
+        active_loop={"name": active_loop} if active_loop else {},
         latest_action_name="action_listen",
     )
 
@@ -92,8 +93,16 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 18
 class Stack:
     """The action server and the Rasa server with the REST channel, on 127.0.0.1."""
 
-    def __init__(self, workdir: Path):
+    def __init__(
+        self,
+        workdir: Path,
+        credentials: str = "rest:\n",
+        rasa_args: Sequence[str] = (),
+        env: Optional[Dict[str, str]] = None,
+    ):
+        """`credentials`: credentials.yml text; `rasa_args`: extra `rasa run` options; `env`: extra variables."""
         self.workdir = workdir
+        self.credentials, self.rasa_args, self.env = credentials, list(rasa_args), dict(env or {})
         self.action_port, self.rasa_port = free_port(), free_port()
         self.processes: List[subprocess.Popen] = []
         self.db = workdir / "tracker.db"
@@ -105,6 +114,7 @@ class Stack:
     def _spawn(self, args: List[str], log_name: str) -> tuple:
         log = self.workdir / log_name
         env = {**os.environ, "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env.update({"RASA_TELEMETRY_ENABLED": "false", **self.env})
         process = subprocess.Popen(
             args, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
@@ -125,7 +135,7 @@ class Stack:
             f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.db}"\n'
         )
         credentials = self.workdir / "credentials.yml"
-        credentials.write_text("rest:\n")
+        credentials.write_text(self.credentials)
         process, log = self._spawn(
             [
                 str(BIN / "rasa"),
@@ -140,6 +150,7 @@ class Stack:
                 "127.0.0.1",
                 "--port",
                 str(self.rasa_port),
+                *self.rasa_args,
             ],
             "rasa.log",
         )

@@ -22,6 +22,9 @@ class Message:
     def as_kwargs(self) -> Dict[str, Any]:
         return {"text": self.text, "buttons": self.buttons} if self.buttons else {"text": self.text}
 
+    def send(self, dispatcher: Any) -> None:
+        dispatcher.utter_message(**self.as_kwargs())
+
 
 def bullet_list(items: Iterable[str]) -> str:
     return "\n".join(f"- {item}" for item in items)

@@ -5,6 +5,8 @@ the action server at start-up with one line naming the file, entry and field, in
 users half a base.
 """
 
+import os
+
 from .knowledge import KnowledgeError, get_knowledge_base
 
 try:
@@ -12,3 +14,12 @@ try:
 except KnowledgeError as error:
     # SystemExit, not ImportError: rasa_sdk logs ImportErrors and starts without the actions.
     raise SystemExit(f"Knowledge base invalid, action server not started: {error}") from None
+
+# Load spaCy and the priority profiles now, so the first user of the matcher does not wait for them.
+if os.environ.get("KA2_LAZY_MATCHER") != "1":
+    from .matching import get_matcher
+
+    try:
+        get_matcher()
+    except OSError as error:  # the spaCy model is missing
+        raise SystemExit(f"spaCy model fr_core_news_md missing, action server not started: {error}") from None

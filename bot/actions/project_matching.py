@@ -1,0 +1,238 @@
+"""The priority-matching dialogue: sector, project description, organisation profile, then the result.
+
+The form's slots are filled by the `extract_*` methods below, not by generic mappings, so that a
+side question, a "stop" or a sector change is never mistaken for an answer, and so that a sector
+named inside a project description does not overwrite the sector already chosen.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from .knowledge import KnowledgeBase, get_knowledge_base
+from .matching import get_matcher
+from .matching_replies import (
+    ask_description,
+    ask_profile,
+    ask_sector,
+    explain_sectors,
+    render_result,
+)
+from .query import resolve_entities
+
+FORM = "project_matching_form"
+SECTOR, DESCRIPTION, PROFILE, DRAFT = (
+    "project_sector",
+    "project_description",
+    "organisation_profile",
+    "project_description_draft",
+)
+FORM_SLOTS = [SECTOR, DESCRIPTION, PROFILE, DRAFT]
+# Messages with these intents are questions or commands, never an answer to the form.
+NOT_AN_ANSWER = {"stop", "request_human", "bot_capabilities", "greet", "goodbye", "thank", "change_project_description"}
+# Intents that, when asked for an answer, mean "I did not understand you" rather than a side question.
+UNCLEAR = {"nlu_fallback", "describe_project", "affirm", "deny", "dont_know", "inform_sector"}
+PROFILE_BY_INTENT = {"affirm": "small", "deny": "experienced"}
+UNRECOGNISED = "unrecognised"
+# A question has a question mark or is short; a long statement is a description, whatever its intent.
+SHORT_QUESTION_WORDS = 6
+
+
+def is_side_question(intent: str, text: str) -> bool:
+    asks = intent.startswith("ask_") or intent == "out_of_scope"
+    return asks and intent != "ask_priority_matching" and ("?" in text or len(text.split()) <= SHORT_QUESTION_WORDS)
+
+
+def _text(tracker: Tracker) -> str:
+    text = (tracker.latest_message or {}).get("text") or ""
+    return "" if text.startswith("/") else text.strip()
+
+
+def _intent(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+
+
+def sector_in_message(kb: KnowledgeBase, tracker: Tracker) -> Optional[str]:
+    """The sector the latest message names, by NLU entity or by a knowledge-base synonym."""
+    message = tracker.latest_message or {}
+    found = resolve_entities(kb, message.get("entities") or [], _text(tracker)).get("sector", [])
+    return found[0] if found else None
+
+
+def needs_profile(kb: KnowledgeBase, sector_id: Optional[str]) -> bool:
+    """Ask about the organisation only where a small-scale partnership exists for the sector."""
+    sector = kb.get(sector_id or "")
+    return bool(sector) and any(code.startswith("KA210") for code in sector.get("codes", []))
+
+
+class ValidateProjectMatchingForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_project_matching_form"
+
+    async def required_slots(
+        self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[str]:
+        slots = [SECTOR, DESCRIPTION]
+        if needs_profile(get_knowledge_base(), tracker.get_slot(SECTOR)):
+            slots.append(PROFILE)
+        return slots
+
+    async def extract_project_sector(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        kb = get_knowledge_base()
+        requested = tracker.get_slot("requested_slot")
+        intent = _intent(tracker)
+        if intent in NOT_AN_ANSWER:
+            return {}
+        sector = sector_in_message(kb, tracker)
+        # Asked for the sector, or "en fait c'est plutôt pour des jeunes" later: a (new) sector.
+        # A sector word inside a project description is part of the description, not a change.
+        if sector and (requested in (None, SECTOR) or intent == "inform_sector"):
+            return {SECTOR: sector}
+        if requested == SECTOR and intent == "dont_know":
+            return {SECTOR: "dont_know"}
+        if requested == SECTOR and intent in UNCLEAR:
+            return {SECTOR: UNRECOGNISED}
+        return {}
+
+    def validate_project_sector(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        kb = get_knowledge_base()
+        if value == "dont_know":
+            explain_sectors(kb).send(dispatcher)
+            return {SECTOR: None}
+        if value == UNRECOGNISED:
+            dispatcher.utter_message(text=kb.say("sector_not_recognised"))
+            return {SECTOR: None}
+        if kb.get(value or "") is None or kb.entries[value]["type"] != "sector":
+            return {SECTOR: None}
+        return {SECTOR: value}
+
+    async def extract_project_description(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        requested = tracker.get_slot("requested_slot")
+        intent = _intent(tracker)
+        text = _text(tracker)
+        if not text or intent in NOT_AN_ANSWER or is_side_question(intent, text):
+            return {}
+        if requested == DESCRIPTION:
+            if intent == "inform_sector" and len(text.split()) < 8:
+                return {}  # a sector change, handled by extract_project_sector
+            return {DESCRIPTION: text}
+        # The message that opened the form may already describe the project.
+        if requested is None and intent in {"describe_project", "ask_priority_matching"}:
+            if not get_matcher().match(text, None).vague:
+                return {DESCRIPTION: text}
+        return {}
+
+    def validate_project_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        # Several short messages add up: the draft keeps what the user said so far.
+        draft = tracker.get_slot(DRAFT) or ""
+        full = value if not draft or draft.endswith(value) else f"{draft} {value}"
+        if get_matcher().match(full, tracker.get_slot(SECTOR)).vague:
+            return {DESCRIPTION: None, DRAFT: full}
+        return {DESCRIPTION: full, DRAFT: full}
+
+    async def extract_organisation_profile(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        if tracker.get_slot("requested_slot") != PROFILE:
+            return {}
+        intent = _intent(tracker)
+        if intent in PROFILE_BY_INTENT:
+            return {PROFILE: PROFILE_BY_INTENT[intent]}
+        return {PROFILE: UNRECOGNISED} if intent in UNCLEAR else {}
+
+    def validate_organisation_profile(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        return {PROFILE: value if value in PROFILE_BY_INTENT.values() else None}
+
+
+class ActionAskProjectSector(Action):
+    def name(self) -> str:
+        return "action_ask_project_sector"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        ask_sector(get_knowledge_base()).send(dispatcher)
+        return []
+
+
+class ActionAskProjectDescription(Action):
+    def name(self) -> str:
+        return "action_ask_project_description"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        kb = get_knowledge_base()
+        ask_description(kb, tracker.get_slot(SECTOR), bool(tracker.get_slot(DRAFT))).send(dispatcher)
+        return []
+
+
+class ActionAskOrganisationProfile(Action):
+    def name(self) -> str:
+        return "action_ask_organisation_profile"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        ask_profile(get_knowledge_base()).send(dispatcher)
+        return []
+
+
+class ActionMatchPriorities(Action):
+    """The result: the priorities that fit, why, the rule, the partnership type and the agency."""
+
+    def name(self) -> str:
+        return "action_match_priorities"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        kb = get_knowledge_base()
+        sector = tracker.get_slot(SECTOR)
+        description = tracker.get_slot(DESCRIPTION) or ""
+        result = get_matcher().match(description, sector)
+        for message in render_result(kb, sector, result, tracker.get_slot(PROFILE)):
+            message.send(dispatcher)
+        shown = [m.priority_id for m in result.matches]
+        return [SlotSet("knowledge_base_listed_objects", shown)] if shown else []
+
+
+class ActionResetProjectMatching(Action):
+    """Start again: forget the form's answers."""
+
+    def name(self) -> str:
+        return "action_reset_project_matching"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
+class ActionChangeProjectDescription(Action):
+    """Describe the project again, keeping the sector and the organisation's profile."""
+
+    def name(self) -> str:
+        return "action_change_project_description"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        return [SlotSet(DESCRIPTION, None), SlotSet(DRAFT, None)]
+
+
+class ActionCancelProjectMatching(Action):
+    def name(self) -> str:
+        return "action_cancel_project_matching"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        kb = get_knowledge_base()
+        dispatcher.utter_message(text=kb.say("matching_cancelled"), buttons=[_restart_button(kb)])
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *[SlotSet(slot, None) for slot in FORM_SLOTS]]
+
+
+def _restart_button(kb: KnowledgeBase) -> Dict[str, str]:
+    return {"title": kb.say("button_restart_matching"), "payload": "/ask_priority_matching"}
