@@ -226,6 +226,11 @@ class Console:
         return get_knowledge_base()
 
     def messages_since(self, since: dt.date) -> List[conversations.UserMessage]:
+        if not conversations.events_table_exists(self.tracker):
+            print(
+                f"ka2-staff : attention : pas de conversations (table « events ») dans {redacted(self.tracker_url)}",
+                file=sys.stderr,
+            )
         return conversations.read_messages(self.tracker, local_midnight(since))
 
 
