@@ -19,7 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.actions import helpdesk_store
+from bot.actions import helpdesk_store, notify
 from bot.actions.database_url import DatabaseConfigError, helpdesk_db_url, redacted, tracker_db_url
 from bot.actions.knowledge import KnowledgeBase, KnowledgeError, get_knowledge_base
 from bot.actions.notify import describe_handoff
@@ -32,6 +32,13 @@ DEFAULT_RETENTION_DAYS = 180
 ENV_RETENTION_DAYS = "KA2_RETENTION_DAYS"
 STATUS_CHOICES = {"ouvertes": helpdesk_store.STATUS_OPEN, "traitees": helpdesk_store.STATUS_DONE, "toutes": None}
 EXCERPT = 70
+NOTIFY_OUTCOMES = {
+    notify.SENT: "Demande n° {id} envoyée par e-mail au helpdesk de {agency}.",
+    notify.DISABLED: "Envoi par e-mail désactivé : KA2_SMTP_HOST n'est pas défini.",
+    notify.NO_ADDRESS: "Pas d'adresse de helpdesk configurée pour {agency} (KA2_HELPDESK_EMAIL_BIJ / _AEF).",
+    notify.FAILED: "L'envoi de la demande n° {id} a échoué (détails dans le journal) ; la demande reste enregistrée.",
+    notify.NOT_FOUND: "Aucune demande n° {id}.",
+}
 
 
 class ConsoleError(Exception):
@@ -165,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("id", type=int, help="numéro de la demande")
     done = actions.add_parser("done", help="marquer une demande comme traitée", description="Clore une demande.")
     done.add_argument("id", type=int, help="numéro de la demande")
+    resend = actions.add_parser(
+        "notify",
+        help="(ré)envoyer une demande par e-mail à son agence",
+        description="Envoie la demande au helpdesk de son agence (variables KA2_SMTP_*, KA2_HELPDESK_EMAIL_*), "
+        "par exemple après un échec d'envoi.",
+    )
+    resend.add_argument("id", type=int, help="numéro de la demande")
 
     forget = commands.add_parser(
         "forget",
@@ -357,6 +371,10 @@ def run_handoffs(console: Console) -> int:
     if command == "show":
         console.say(describe_handoff(handoff, console.kb))
         return 0
+    if command == "notify":
+        outcome = notify.notify_handoff(handoff.id, db_url=url, kb=console.kb)
+        console.say(NOTIFY_OUTCOMES[outcome].format(id=handoff.id, agency=handoff.agency_id or "?"))
+        return 0 if outcome == notify.SENT else 1
     helpdesk_store.mark_done(handoff.id, db_url=url)
     console.say(f"Demande n° {handoff.id} ({handoff.name}) marquée comme traitée.")
     return 0

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncore
 import json
 import os
 import shutil
+import smtpd
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from email import message_from_bytes
+from email.policy import default as email_policy
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
@@ -199,3 +204,41 @@ def broken_knowledge(tmp_path: Path) -> Path:
     target = tmp_path / "knowledge"
     shutil.copytree(ROOT / "knowledge", target)
     return target
+
+
+class RecordingSMTPServer(smtpd.SMTPServer):
+    """A real SMTP server on 127.0.0.1 that keeps what it receives: (from, recipients, message)."""
+
+    def __init__(self, port: int):
+        super().__init__(("127.0.0.1", port), None, decode_data=False)
+        self.received: List[tuple] = []
+
+    @property
+    def port(self) -> int:
+        return self.socket.getsockname()[1]
+
+    def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):
+        self.received.append((mailfrom, rcpttos, message_from_bytes(data, policy=email_policy)))
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[RecordingSMTPServer]:
+    server = RecordingSMTPServer(free_port())
+    thread = threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+def helpdesk_smtp_env(port: int) -> Dict[str, str]:
+    """Notification settings (bot/actions/notify.py) pointing at a local SMTP server."""
+    return {
+        "KA2_SMTP_HOST": "127.0.0.1",
+        "KA2_SMTP_PORT": str(port),
+        "KA2_SMTP_FROM": "assistant-ka2@example.org",
+        "KA2_HELPDESK_EMAIL_BIJ": "helpdesk-bij@example.org",
+        "KA2_HELPDESK_EMAIL_AEF": "helpdesk-aef@example.org",
+    }

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import asyncore
 import datetime as dt
 import logging
-import smtpd
 import sqlite3
-import threading
-from email import message_from_bytes
-from email.policy import default as default_policy
 from pathlib import Path
-from typing import Iterator, List
 
 import pytest
 
@@ -20,7 +14,7 @@ from bot.actions import notify
 from bot.actions.database_url import DatabaseConfigError, helpdesk_db_url, tracker_db_url
 from bot.actions.helpdesk_store import AnswerRating, HandoffRequest
 
-from .conftest import free_port
+from .conftest import free_port, helpdesk_smtp_env
 
 EVENTS = [
     {"event": "action", "name": "action_session_start"},
@@ -173,37 +167,6 @@ def test_postgresql_settings_come_from_environment_variables_as_in_rasa(tmp_path
 # Notification
 
 
-class RecordingSMTPServer(smtpd.SMTPServer):
-    def __init__(self, port: int):
-        super().__init__(("127.0.0.1", port), None, decode_data=False)
-        self.received: List[tuple] = []
-
-    def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):
-        self.received.append((mailfrom, rcpttos, message_from_bytes(data, policy=default_policy)))
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[RecordingSMTPServer]:
-    server = RecordingSMTPServer(free_port())
-    thread = threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.close()
-        thread.join(timeout=5)
-
-
-def smtp_env(port: int) -> dict:
-    return {
-        "KA2_SMTP_HOST": "127.0.0.1",
-        "KA2_SMTP_PORT": str(port),
-        "KA2_SMTP_FROM": "assistant-ka2@example.org",
-        "KA2_HELPDESK_EMAIL_BIJ": "helpdesk-bij@example.org",
-        "KA2_HELPDESK_EMAIL_AEF": "helpdesk-aef@example.org",
-    }
-
-
 def test_notification_is_off_without_smtp_host_and_the_request_stays(db_url):
     handoff_id = store.save_handoff(request(), db_url=db_url)
     assert notify.notify_handoff(handoff_id, db_url=db_url, env={}) == notify.DISABLED
@@ -211,11 +174,11 @@ def test_notification_is_off_without_smtp_host_and_the_request_stays(db_url):
 
 
 def test_the_right_agency_helpdesk_is_emailed_in_french(db_url, smtp_server, kb):
-    port = smtp_server.socket.getsockname()[1]
+    port = smtp_server.port
     handoff_id = store.save_handoff(request(), db_url=db_url)
     aef_id = store.save_handoff(request("school", sector="sector.school", agency_id="agency.aef_europe"), db_url=db_url)
-    assert notify.notify_handoff(handoff_id, db_url=db_url, env=smtp_env(port), kb=kb) == notify.SENT
-    assert notify.notify_handoff(aef_id, db_url=db_url, env=smtp_env(port), kb=kb) == notify.SENT
+    assert notify.notify_handoff(handoff_id, db_url=db_url, env=helpdesk_smtp_env(port), kb=kb) == notify.SENT
+    assert notify.notify_handoff(aef_id, db_url=db_url, env=helpdesk_smtp_env(port), kb=kb) == notify.SENT
     (sender, recipients, email), (_, aef_recipients, _) = smtp_server.received
     assert sender == "assistant-ka2@example.org"
     assert recipients == ["helpdesk-bij@example.org"] and aef_recipients == ["helpdesk-aef@example.org"]
@@ -231,9 +194,9 @@ def test_the_right_agency_helpdesk_is_emailed_in_french(db_url, smtp_server, kb)
 
 
 def test_an_agency_without_helpdesk_address_is_not_emailed(db_url, smtp_server):
-    port = smtp_server.socket.getsockname()[1]
+    port = smtp_server.port
     handoff_id = store.save_handoff(request(agency_id="agency.eacea"), db_url=db_url)
-    assert notify.notify_handoff(handoff_id, db_url=db_url, env=smtp_env(port)) == notify.NO_ADDRESS
+    assert notify.notify_handoff(handoff_id, db_url=db_url, env=helpdesk_smtp_env(port)) == notify.NO_ADDRESS
     assert smtp_server.received == []
 
 
@@ -241,9 +204,17 @@ def test_a_failing_smtp_server_is_logged_and_never_loses_the_request(db_url, cap
     handoff_id = store.save_handoff(request(), db_url=db_url)
     closed_port = free_port()  # nothing listens there
     with caplog.at_level(logging.ERROR, logger="bot.actions.notify"):
-        outcome = notify.notify_handoff(handoff_id, db_url=db_url, env=smtp_env(closed_port))
+        outcome = notify.notify_handoff(handoff_id, db_url=db_url, env=helpdesk_smtp_env(closed_port))
     assert outcome == notify.FAILED
     assert f"Handoff request {handoff_id} stored but its notification failed" in caplog.text
     stored = store.get_handoff(handoff_id, db_url=db_url)
     assert stored.status == store.STATUS_OPEN and stored.notified_at is None
     assert [h.id for h in store.list_handoffs(db_url=db_url)] == [handoff_id]
+
+
+def test_save_and_notify_stores_first_then_reports_the_outcome(db_url, smtp_server, kb):
+    port = smtp_server.port
+    handoff_id, outcome = notify.save_and_notify(request(), db_url=db_url, env=helpdesk_smtp_env(port), kb=kb)
+    assert outcome == notify.SENT and store.get_handoff(handoff_id, db_url=db_url).notified_at is not None
+    failed_id, failed = notify.save_and_notify(request("b"), db_url=db_url, env=helpdesk_smtp_env(free_port()), kb=kb)
+    assert failed == notify.FAILED and store.get_handoff(failed_id, db_url=db_url).status == store.STATUS_OPEN

@@ -16,7 +16,7 @@ import pytest
 from bot.actions import helpdesk_store as store
 from bot.actions.helpdesk_store import AnswerRating, HandoffRequest
 
-from .conftest import BIN, ROOT
+from .conftest import BIN, ROOT, helpdesk_smtp_env
 
 CONSOLE = BIN / "ka2-staff"
 YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
@@ -199,8 +199,32 @@ def test_handoffs_list_show_and_done(store_db):
         "(traitée, non notifiée)" in run_console(*db_args(store_db), "handoffs", "list", "--statut", "traitees").stdout
     )
 
+    off = run_console(*db_args(store_db), "handoffs", "notify", str(handoff_id), check=False)
+    assert off.returncode == 1 and "Envoi par e-mail désactivé : KA2_SMTP_HOST n'est pas défini." in off.stdout
+
     missing = run_console(*db_args(store_db), "handoffs", "show", "9999", check=False)
     assert missing.returncode == 1 and "aucune demande n° 9999" in missing.stderr
+
+
+def test_handoffs_notify_resends_a_request_to_its_agency(store_db, smtp_server):
+    listing = run_console(*db_args(store_db), "handoffs", "list").stdout
+    handoff_id = int(next(line for line in listing.splitlines() if "Jean Martin" in line).split()[1])
+    env = helpdesk_smtp_env(smtp_server.port)
+    no_agency = run_console(*db_args(store_db), "handoffs", "notify", str(handoff_id), env=env, check=False)
+    assert no_agency.returncode == 1 and "Pas d'adresse de helpdesk configurée" in no_agency.stdout
+    marie = int(
+        next(
+            line
+            for line in run_console(*db_args(store_db), "handoffs", "list", "--statut", "toutes").stdout.splitlines()
+            if "Marie Dupont" in line
+        ).split()[1]
+    )
+    sent = run_console(*db_args(store_db), "handoffs", "notify", str(marie), env=env)
+    assert sent.stdout.strip() == f"Demande n° {marie} envoyée par e-mail au helpdesk de agency.bij."
+    (_, recipients, email), *_ = smtp_server.received
+    assert recipients == ["helpdesk-bij@example.org"]
+    assert "Notre maison de jeunes peut-elle coordonner un KA210 ?" in email.get_content()
+    assert "(traitée, notifiée)" in run_console(*db_args(store_db), "handoffs", "list", "--statut", "traitees").stdout
 
 
 def test_forget_erases_the_conversation_handoffs_and_ratings_of_one_user(store_db, stack):

@@ -19,10 +19,10 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 from . import helpdesk_store
-from .helpdesk_store import StoredHandoff
+from .helpdesk_store import HandoffRequest, StoredHandoff
 from .knowledge import KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -178,3 +178,17 @@ def notify_handoff(
     except Exception:  # noqa: BLE001 - a notification failure must never lose or block the request
         logger.exception("Handoff request %s stored but its notification failed.", handoff_id)
         return FAILED
+
+
+def save_and_notify(
+    request: HandoffRequest,
+    db_url: Optional[str] = None,
+    env: Optional[Mapping[str, str]] = None,
+    kb: Optional[KnowledgeBase] = None,
+) -> Tuple[int, str]:
+    """Store the request, then email it: (request id, notification outcome).
+
+    Storing may raise (the database is down: the action must say so); notifying never does.
+    """
+    handoff_id = helpdesk_store.save_handoff(request, db_url)
+    return handoff_id, notify_handoff(handoff_id, db_url, env, kb)
