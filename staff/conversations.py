@@ -3,7 +3,8 @@
 Columns used: sender_id, type_name, timestamp (seconds since the epoch), intent_name, action_name
 and data (the event as JSON; a user event holds `text`, `parse_data` and `input_channel`).
 Each user message is paired with the actions the assistant ran in reply, which say whether it was
-understood.
+understood. Messages typed while a form was active (a name, an email address, a project
+description) are answers to the form, not questions: they are never counted as unanswered.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ OUT_OF_SCOPE_INTENT = "out_of_scope"
 FALLBACK_ACTIONS = {"action_clarify", "action_default_fallback", "utter_default", "action_two_stage_fallback"}
 OUT_OF_SCOPE_ACTIONS = {"action_answer_out_of_scope"}
 NOT_REPLIES = {"action_listen", "action_session_start", "action_unlikely_intent"}
+# Event types read: messages, actions, and what tells whether a form is active.
+EVENT_TYPES = ("user", "action", "bot", "active_loop", "session_started", "restart")
 LOW_CONFIDENCE = 0.6
 
 REASON_FALLBACK = "incompris"
@@ -43,6 +46,7 @@ class UserMessage:
     closest_intent: Optional[str] = None  # the best real intent when the NLU fell back
     actions: List[str] = field(default_factory=list)
     bot_replies: int = 0
+    in_form: bool = False  # typed while a form (handoff, project matching) was asking its questions
 
     @property
     def is_button(self) -> bool:
@@ -83,13 +87,19 @@ def user_message_from_event(sender_id: str, timestamp: float, data: Mapping) -> 
 def messages_from_rows(rows: Iterable[Mapping]) -> List[UserMessage]:
     """User messages, each with the actions and bot messages that followed it (rows in id order)."""
     last_by_sender: Dict[str, UserMessage] = {}
+    form_by_sender: Dict[str, Optional[str]] = {}
     messages: List[UserMessage] = []
     for row in rows:
         sender, kind = row["sender_id"], row["type_name"]
         if kind == "user":
             message = user_message_from_event(sender, row["timestamp"], json.loads(row["data"] or "{}"))
+            message.in_form = bool(form_by_sender.get(sender))
             last_by_sender[sender] = message
             messages.append(message)
+        elif kind == "active_loop":
+            form_by_sender[sender] = json.loads(row["data"] or "{}").get("name")
+        elif kind in ("session_started", "restart"):
+            form_by_sender[sender] = None
         elif sender in last_by_sender and kind == "action":
             if row["action_name"] and row["action_name"] not in NOT_REPLIES:
                 last_by_sender[sender].actions.append(row["action_name"])
@@ -102,10 +112,8 @@ def read_messages(engine: Engine, since: Optional[dt.datetime] = None) -> List[U
     """Every user message since a local time, oldest first."""
     if not events_table_exists(engine):
         return []
-    query = (
-        "SELECT sender_id, type_name, timestamp, action_name, data FROM events "
-        "WHERE type_name IN ('user', 'action', 'bot')"
-    )
+    types = ", ".join(f"'{t}'" for t in EVENT_TYPES)
+    query = f"SELECT sender_id, type_name, timestamp, action_name, data FROM events WHERE type_name IN ({types})"
     params = {}
     if since is not None:
         query += " AND timestamp >= :since"
@@ -117,7 +125,7 @@ def read_messages(engine: Engine, since: Optional[dt.datetime] = None) -> List[U
 
 def unanswered_reasons(message: UserMessage, threshold: float = LOW_CONFIDENCE) -> List[str]:
     """Why a message counts as unanswered (empty if it was answered)."""
-    if message.is_button:
+    if message.is_button or message.in_form:
         return []
     reasons = []
     if message.intent == FALLBACK_INTENT or FALLBACK_ACTIONS & set(message.actions):

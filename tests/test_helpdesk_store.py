@@ -60,6 +60,12 @@ def test_conversation_summary_keeps_the_last_messages_and_the_topic_last_answere
     ]
 
 
+def test_last_question_skips_button_payloads():
+    events = EVENTS + [{"event": "user", "text": '/rate_answer{"rating":"down"}'}]
+    assert store.last_question(events) == "je veux parler à quelqu'un"
+    assert store.last_question([]) == ""
+
+
 def test_detected_topic_falls_back_to_the_last_topical_intent():
     events = [e for e in EVENTS if e["event"] != "slot"]
     assert store.detected_topic(events) == "ask_funding"

@@ -15,6 +15,7 @@ import pytest
 
 from bot.actions import helpdesk_store as store
 from bot.actions.helpdesk_store import AnswerRating, HandoffRequest
+from staff import conversations
 
 from .conftest import BIN, ROOT, helpdesk_smtp_env
 
@@ -279,3 +280,35 @@ def test_purge_deletes_conversations_and_requests_older_than_the_retention(store
 def test_a_bad_date_is_refused_in_french(store_db):
     result = run_console(*db_args(store_db), "stats", "--since", "hier", check=False)
     assert result.returncode == 2 and "date invalide « hier »" in result.stderr
+
+
+def event_row(sender: str, kind: str, action: Optional[str] = None, **data) -> dict:
+    return {"sender_id": sender, "type_name": kind, "timestamp": 1_700_000_000.0, "action_name": action,
+            "data": json.dumps({"event": kind, **data})}  # fmt: skip
+
+
+def fallback(text: str) -> dict:
+    return {
+        "text": text,
+        "input_channel": "socketio",
+        "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.45}},
+    }
+
+
+def test_answers_typed_into_a_form_are_not_unanswered_questions():
+    rows_ = [
+        event_row("u", "user", **fallback("asdfgh")),
+        event_row("u", "action", "action_clarify", name="action_clarify"),
+        event_row("u", "active_loop", name="handoff_form"),
+        event_row("u", "user", **fallback("Marie Dupont")),
+        event_row("u", "active_loop", name=None),
+        event_row("u", "user", **fallback("qsdfgh")),
+    ]
+    messages = conversations.messages_from_rows(rows_)
+    assert [(m.text, m.in_form, m.channel) for m in messages] == [
+        ("asdfgh", False, "socketio"),
+        ("Marie Dupont", True, "socketio"),
+        ("qsdfgh", False, "socketio"),
+    ]
+    assert messages[0].actions == ["action_clarify"]
+    assert [conversations.unanswered_reasons(m) for m in messages] == [["incompris"], [], ["incompris"]]

@@ -176,6 +176,14 @@ def conversation_summary(events: Iterable[Mapping[str, Any]], limit: int = SUMMA
     return ConversationSummary(detected_topic(events), lines[-limit:] if limit else [])
 
 
+def last_question(events: Iterable[Mapping[str, Any]]) -> str:
+    """The last message the user typed (button payloads such as a 👎 are skipped), for a rating."""
+    typed = [
+        _event_text(e) for e in events if e.get("event") == "user" and not str(e.get("text") or "").startswith("/")
+    ]
+    return typed[-1] if typed else ""
+
+
 # ---------------------------------------------------------------------------------------------
 # Database
 
