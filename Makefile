@@ -9,15 +9,17 @@ MODEL := models/ka2.tar.gz
 NLU_DATA := $(shell find bot/data -name '*.yml' -not -path '*/generated/*')
 KNOWLEDGE := $(wildcard knowledge/*.yml)
 GENERATED_NLU := bot/data/generated/knowledge_synonyms.yml
+# The chat widget's socket.io client, copied from node_modules (no CDN).
+WEB_VENDOR := web/vendor/socket.io.min.js
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 # No telemetry: CI and agency servers are offline, and users' questions stay on the machine.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install run shell actions train test test-fast check-knowledge generate-nlu lint lock clean
+.PHONY: help install run shell actions train test test-fast check-knowledge generate-nlu lint lock clean web-deps browser
 
 help:
-	@echo "make run              install, train if the data changed, start the assistant (REST + socketio on :5005, actions on :5055)"
+	@echo "make run              install, train if the data changed, start the assistant (REST + socketio on :5005, actions on :5055, demo page on :8000)"
 	@echo "make test             install, train if needed, run every test"
 	@echo "make shell            chat in the terminal"
 	@echo "make check-knowledge  validate knowledge/ and check the NLU synonyms are in sync"
@@ -37,7 +39,26 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed web-deps browser
+
+# npm packages from package-lock.json: socket.io-client for the widget, playwright-core and axe-core for its tests.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required (Debian: apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_VENDOR): node_modules/.installed
+	mkdir -p web/vendor
+	cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/socket.io-client/dist/socket.io.min.js.map web/vendor/
+
+web-deps: $(WEB_VENDOR)
+
+# Debian's chromium for the widget's browser tests; where apt cannot install it, those tests say so and skip
+# (under CI they fail).
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+		|| echo "*** chromium could not be installed (apt-get install chromium chromium-driver): the browser tests will be skipped ***"
 
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==0.5.4"
@@ -59,7 +80,7 @@ $(MODEL): config.yml bot/domain.yml $(NLU_DATA) $(GENERATED_NLU) | $(VENV)/.inst
 
 train: $(MODEL)
 
-run: $(MODEL) check-knowledge
+run: $(MODEL) check-knowledge web-deps
 	@scripts/run.sh
 
 actions: $(VENV)/.installed
@@ -68,7 +89,7 @@ actions: $(VENV)/.installed
 shell: $(MODEL) check-knowledge
 	@scripts/run.sh shell
 
-test: $(MODEL) check-knowledge
+test: $(MODEL) check-knowledge web-deps browser
 	$(BIN)/python -m pytest tests
 
 lint: $(VENV)/.installed

@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
-# Start the action server and Rasa (REST + socketio) in the foreground; Ctrl-C stops both.
-# `scripts/run.sh shell` opens a terminal chat instead of the HTTP server.
+# Start, in the foreground, the action server (:5055), the demo page with the chat widget (:8000) and
+# Rasa (:5005: REST, socketio for the widget, Telegram when TELEGRAM_TOKEN is set); Ctrl-C stops all.
+# `scripts/run.sh shell` opens a terminal chat instead of the HTTP servers.
+# Variables: WEB_PORT (8000), RASA_PUBLIC_URL (the Rasa URL browsers use, http://localhost:5005),
+# TELEGRAM_TOKEN, TELEGRAM_BOT_NAME, TELEGRAM_WEBHOOK_URL, TELEGRAM_SECRET_TOKEN, TELEGRAM_API_URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 mkdir -p var logs
-export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2
+export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
+WEB_PORT=${WEB_PORT:-8000}
+RASA_PUBLIC_URL=${RASA_PUBLIC_URL:-http://localhost:5005}
+
+PIDS=()
+stop() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap 'stop; exit 0' INT TERM EXIT
 
 "$BIN/rasa" run actions --actions bot.actions --port 5055 >logs/actions.log 2>&1 &
 ACTIONS_PID=$!
-trap 'kill "$ACTIONS_PID" 2>/dev/null; wait "$ACTIONS_PID" 2>/dev/null; exit 0' INT TERM EXIT
+PIDS+=("$ACTIONS_PID")
 
 # Wait until the action server answers (it exits at once if the knowledge base is invalid).
 for _ in $(seq 1 60); do
@@ -23,8 +35,25 @@ echo "Action server ready on http://127.0.0.1:5055 (log: logs/actions.log)"
 
 if [[ "${1:-}" == "shell" ]]; then
   "$BIN/rasa" shell --model models/ka2.tar.gz --endpoints endpoints.yml
-else
-  echo "Rasa starting on http://localhost:5005 (REST: /webhooks/rest/webhook, socketio: /socket.io). Ctrl-C stops everything."
-  "$BIN/rasa" run --model models/ka2.tar.gz --endpoints endpoints.yml --credentials credentials.yml \
-    --port 5005 --cors "http://localhost:8000"
+  exit 0
 fi
+
+"$BIN/python" scripts/serve_web.py --port "$WEB_PORT" --server-url "$RASA_PUBLIC_URL" >logs/web.log 2>&1 &
+PIDS+=("$!")
+echo "Demo page with the chat widget on http://localhost:$WEB_PORT/ (log: logs/web.log)"
+
+CREDENTIALS=credentials.yml
+if [[ -n "${TELEGRAM_TOKEN:-}" ]]; then
+  # The token and the other settings stay in the environment, never in a file.
+  CREDENTIALS=var/credentials.yml
+  { cat credentials.yml; printf '\nbot.channels.telegram.TelegramInput:\n'; } >"$CREDENTIALS"
+  echo "Telegram: on, webhook /webhooks/telegram/webhook registered at ${TELEGRAM_WEBHOOK_URL:-<TELEGRAM_WEBHOOK_URL not set>}"
+else
+  echo "Telegram: off (set TELEGRAM_TOKEN to turn it on, see the README)."
+fi
+
+echo "Rasa starting on http://localhost:5005 (REST: /webhooks/rest/webhook, socketio: /socket.io). Ctrl-C stops everything."
+"$BIN/rasa" run --model models/ka2.tar.gz --endpoints endpoints.yml --credentials "$CREDENTIALS" \
+  --port 5005 --cors "http://localhost:$WEB_PORT" "http://127.0.0.1:$WEB_PORT" &
+PIDS+=("$!")
+wait "$!"
