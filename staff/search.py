@@ -17,18 +17,20 @@ from .text import content_words
 # Weights: a whole synonym or keyword in the question says most, a label word more than a word of
 # the answer's text.
 PHRASE_WEIGHT = 2.0
-LABEL_WORD_WEIGHT = 2.0
+LABEL_WORD_WEIGHT = 3.0
 TEXT_WORD_WEIGHT = 1.0
 # The action a fact is about lends its names at this share (a fact names no code itself), in full
 # when the question asks for the fact's attribute.
 ABOUT_SHARE = 0.5
 DEFAULT_LIMIT = 5
+# On equal scores, a general answer comes before the entries it introduces.
+TYPE_ORDER = ["topic", "fact", "action", "sector", "agency", "priority", "activity"]
 # How people ask for each fact attribute (facts carry no synonyms of their own). A cleaner home
 # would be `keywords` on the fact entries in knowledge/facts.yml.
 ATTRIBUTE_WORDS = {
     "funding": "montant argent budget subvention financement forfait euros financer finance",
     "duration": "duree longtemps mois durer",
-    "partners": "partenaires partenaire pays organisations minimum",
+    "partners": "partenaires partenaire organisations minimum combien",
     "deadline": "date limite quand delai echeance deposer avant",
     "eligibility": "qui eligible candidat candidater participer",
     "selection": "selection seuil points evaluation criteres note",
@@ -85,7 +87,7 @@ def plain(text: str) -> str:
 def rank_answers(kb: KnowledgeBase, question: str, limit: int = DEFAULT_LIMIT) -> List[SearchHit]:
     """The best-matching entries, best first, with the text and source line the assistant gives."""
     scored = [(score_entry(kb, entry, question), entry) for entry in kb.entries.values()]
-    scored = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]["id"]))
+    scored = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], TYPE_ORDER.index(s[1]["type"]), s[1]["id"]))
     return [
         SearchHit(
             entry_id=entry["id"],

@@ -24,10 +24,14 @@ SIMILAR_WORDS = 0.5
 SIMILAR_SPELLING = 0.8
 
 
+# Verb endings, then plural and feminine ones, longest first.
+ENDINGS = ("ent", "er", "ez", "es", "s", "x", "e")
+
+
 def stem(word: str) -> str:
-    """A crude French stem: plural and feminine endings off, so 'priorités' meets 'priorite'."""
-    for ending in ("es", "s", "x", "e"):
-        if len(word) > 4 and word.endswith(ending):
+    """A crude French stem: 'priorités' meets 'priorite', 'participent' meets 'participer'."""
+    for ending in ENDINGS:
+        if len(word) - len(ending) >= 4 and word.endswith(ending):
             return word[: -len(ending)]
     return word
 

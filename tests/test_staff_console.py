@@ -15,7 +15,7 @@ import pytest
 
 from bot.actions import helpdesk_store as store
 from bot.actions.helpdesk_store import AnswerRating, HandoffRequest
-from staff import conversations
+from staff import conversations, search
 
 from .conftest import BIN, ROOT, helpdesk_smtp_env
 
@@ -312,3 +312,18 @@ def test_answers_typed_into_a_form_are_not_unanswered_questions():
     ]
     assert messages[0].actions == ["action_clarify"]
     assert [conversations.unanswered_reasons(m) for m in messages] == [["incompris"], [], ["incompris"]]
+
+
+@pytest.mark.parametrize(
+    "question, best",
+    [
+        ("montant KA210", "fact.small_scale.funding"),
+        ("quelle est la date limite KA220", "fact.cooperation.deadline"),
+        ("quels pays peuvent participer", "topic.countries"),
+        ("activités possibles", "topic.activities"),
+        ("priorité inclusion handicap", "priority.horizontal.inclusion"),
+        ("téléphone du BIJ", "agency.bij"),
+    ],
+)
+def test_search_puts_the_answer_staff_expect_first(kb, question, best):
+    assert search.rank_answers(kb, question, 1)[0].entry_id == best
