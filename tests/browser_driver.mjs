@@ -35,6 +35,7 @@ const ops = {
   goto: ({ url }) => page.goto(url).then(() => page.url()),
   reload: () => page.reload().then(() => page.url()),
   viewport: ({ width, height }) => page.setViewportSize({ width, height }),
+  emulate: ({ reducedMotion }) => page.emulateMedia({ reducedMotion }),
   click: ({ selector, text }) => locate(selector, text).click(),
   fill: ({ selector, value }) => page.locator(selector).fill(value),
   press: ({ key }) => page.keyboard.press(key),

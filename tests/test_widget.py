@@ -266,6 +266,24 @@ def test_bot_html_is_shown_as_text_and_markdown_is_rendered(web):
     no_page_errors(browser)
 
 
+def test_typing_indicator_and_reduced_motion(web):
+    browser = web["browser"]
+    submit = """(() => {
+        document.querySelector('#ka2-chat-input').value = 'merci';
+        document.querySelector('.ka2-form').requestSubmit();
+        return !document.querySelector('.ka2-typing').hidden;
+    })()"""
+    assert browser.evaluate(expression=submit), "the typing indicator shows as soon as the question is sent"
+    browser.wait(selector=USER, text="merci")
+    browser.wait(selector=".ka2-typing", state="hidden")
+    animation = "getComputedStyle(document.querySelector('.ka2-dots')).animationName"
+    assert browser.evaluate(expression=animation) != "none"
+    browser.emulate(reducedMotion="reduce")
+    assert browser.evaluate(expression=animation) == "none"
+    browser.emulate(reducedMotion="no-preference")
+    no_page_errors(browser)
+
+
 def test_keyboard_only_use(web):
     browser = web["browser"]
     browser.press(key="Escape")
@@ -288,6 +306,7 @@ def test_recommencer_starts_a_new_conversation(web):
     browser = web["browser"]
     old = session_id(web)
     browser.click(selector=".ka2-restart")
+    browser.wait(selector=".ka2-status", text="Nouvelle conversation")
     browser.wait(selector=BOT, text="Bonjour")
     assert browser.count(selector=USER) == 0 and session_id(web) != old
     no_page_errors(browser)

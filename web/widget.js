@@ -204,7 +204,7 @@
       var id = typeof sessionId === "string" ? sessionId : (sessionId || {}).session_id;
       if (id && id !== self.state.sessionId) { self.state.sessionId = id; self.save(); }
       self.ready = true;
-      self.setStatus("");
+      if (self.panel.classList.contains("ka2-offline")) self.setStatus("");
       self.greet();
       self.flush();
     });
@@ -235,6 +235,7 @@
   // A user message: `display` is what the transcript shows (a button's title), null for none.
   Widget.prototype.send = function (payload, display) {
     if (display !== null) {
+      if (!this.panel.classList.contains("ka2-offline")) this.setStatus("");
       this.dropQuickReplies();
       this.add({ from: "user", text: display });
     }
