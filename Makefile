@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # No telemetry: CI and agency servers are offline, and users' questions stay on the machine.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install run shell actions train test test-fast check-knowledge generate-nlu lint lock clean web-deps browser
+.PHONY: help install run shell actions train test test-fast check-knowledge generate-nlu bench-matcher lint lock clean web-deps browser
 
 help:
 	@echo "make run              install, train if the data changed, start the assistant (REST + socketio on :5005, actions on :5055, demo page on :8000)"
@@ -72,25 +72,24 @@ generate-nlu: $(GENERATED_NLU)
 check-knowledge: $(VENV)/.installed
 	$(BIN)/python scripts/knowledge.py check
 
-# Retrain only when the configuration, the domain or the training data changed.
-$(MODEL): config.yml bot/domain.yml $(NLU_DATA) $(GENERATED_NLU) | $(VENV)/.installed
-	$(BIN)/rasa train --config config.yml --domain bot/domain.yml --data bot/data \
-		--out models --fixed-model-name ka2
-	@touch $@
+# Retrain only when the configuration, the domain or the training data changed (scripts/train.sh).
+train: $(GENERATED_NLU) | $(VENV)/.installed
+	@scripts/train.sh
 
-train: $(MODEL)
-
-run: $(MODEL) check-knowledge web-deps
+run: train check-knowledge web-deps
 	@scripts/run.sh
 
 actions: $(VENV)/.installed
 	$(BIN)/rasa run actions --actions bot.actions --port 5055
 
-shell: $(MODEL) check-knowledge
+shell: train check-knowledge
 	@scripts/run.sh shell
 
-test: $(MODEL) check-knowledge web-deps browser
+test: train check-knowledge web-deps browser
 	$(BIN)/python -m pytest tests
+
+bench-matcher: $(VENV)/.installed
+	$(BIN)/python bench/matcher.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check bot tests scripts staff

@@ -111,7 +111,7 @@ class PriorityMatcher:
         return profile
 
     def match(self, description: str, sector_id: Optional[str], limit: int = 4) -> MatchResult:
-        doc = self.nlp(description)
+        doc = self.nlp(description or "")
         content = self._content_tokens(doc)
         vector = _mean_vector(content)
         text = f" {normalise(description)} "
@@ -183,7 +183,7 @@ def _top_with_sector_balance(scored: List[PriorityMatch], horizontal_ids: Set[st
         if is_horizontal and horizontal >= 2:
             continue
         # Two matches when there are two; beyond two, only those reasonably close to the best one.
-        if match.score < MIN_SECOND_SCORE or (len(chosen) >= 2 and match.score < chosen[0].score * 0.5):
+        if match.score < MIN_SECOND_SCORE or (len(chosen) >= 2 and match.score < chosen[0].score * 0.3):
             break
         chosen.append(match)
         horizontal += is_horizontal

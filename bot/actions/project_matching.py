@@ -105,6 +105,8 @@ class ValidateProjectMatchingForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         kb = get_knowledge_base()
+        if value is None:  # cleared by a reset: nothing to check
+            return {}
         if value == "dont_know":
             explain_sectors(kb).send(dispatcher)
             return {SECTOR: None}
@@ -136,6 +138,8 @@ class ValidateProjectMatchingForm(FormValidationAction):
     def validate_project_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
+        if not value:  # cleared by a reset or a "change the description"
+            return {}
         # Several short messages add up: the draft keeps what the user said so far.
         draft = tracker.get_slot(DRAFT) or ""
         full = value if not draft or draft.endswith(value) else f"{draft} {value}"

@@ -69,7 +69,9 @@ def body(kb: KnowledgeBase, entry: Dict[str, Any]) -> str:
 
 
 def with_source(kb: KnowledgeBase, text: str, entry: Dict[str, Any]) -> str:
-    return f"{text}\n\n{source_line(kb, entry)}"
+    # One newline, not two: channels split a text into bubbles at blank lines, and the source
+    # belongs in the same bubble as the answer it backs.
+    return f"{text}\n{source_line(kb, entry)}"
 
 
 def render_entry(kb: KnowledgeBase, entry: Dict[str, Any], buttons: Optional[List[Button]] = None) -> Message:
