@@ -189,7 +189,9 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(tmp_path_factory.mktemp("stack"))
+    workdir = tmp_path_factory.mktemp("stack")
+    # The action server's helpdesk tables (handoffs, ratings) go to the stack's own database.
+    running = Stack(workdir, env={"KA2_DB_URL": f"sqlite:///{workdir / 'tracker.db'}"})
     try:
         running.start_actions()
         running.start_rasa()

@@ -9,7 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from .answers import Reply, answer, answer_clarify, answer_human_contact, answer_out_of_scope
 from .knowledge import get_knowledge_base
-from .query import query_from_tracker
+from .query import SLOT_LAST_OBJECT, query_from_tracker
+from .rendering import rating_buttons
 
 
 def _send(reply: Reply, dispatcher: CollectingDispatcher) -> List[Dict[str, Any]]:
@@ -26,7 +27,10 @@ class ActionAnswerQuestion(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         kb = get_knowledge_base()
-        return _send(answer(kb, query_from_tracker(kb, tracker), tracker), dispatcher)
+        reply = answer(kb, query_from_tracker(kb, tracker), tracker)
+        if any(e.get("name") == SLOT_LAST_OBJECT and e.get("value") for e in reply.events):
+            reply.messages[-1].buttons = reply.messages[-1].buttons + rating_buttons(kb)
+        return _send(reply, dispatcher)
 
 
 class ActionClarify(Action):

@@ -216,7 +216,15 @@ def answer_more_details(kb: KnowledgeBase, query: Query, tracker: Any = None) ->
     return Reply([Message(kb.say("mention_unresolved"), main_topic_buttons(kb))], [SlotSet(SLOT_MENTION, None)])
 
 
+def handoff_buttons(kb: KnowledgeBase) -> List[Dict[str, str]]:
+    return [intent_button(kb.say("button_handoff_start"), "start_handoff")]
+
+
 def answer_clarify(kb: KnowledgeBase, query: Query) -> Reply:
+    if query.intent == "nlu_fallback" and query.previous_intent == "nlu_fallback":
+        # Two misunderstandings in a row: offer a person rather than a third guess.
+        buttons = handoff_buttons(kb) + main_topic_buttons(kb)[:3]
+        return Reply([Message(kb.say("second_fallback_offer"), buttons)])
     return Reply([Message(kb.say("clarify"), main_topic_buttons(kb))])
 
 
@@ -230,8 +238,13 @@ def answer_out_of_scope(kb: KnowledgeBase, query: Query) -> Reply:
 
 
 def answer_human_contact(kb: KnowledgeBase, query: Query) -> Reply:
+    """The agencies' verified contacts, then the offer to be contacted back by an advisor."""
     contacts = answer_agency_contact(kb, query)
-    return Reply([Message(kb.say("human_contact"))] + contacts.messages, contacts.events)
+    offer = Message(
+        kb.say("handoff_offer"),
+        handoff_buttons(kb) + [intent_button(kb.say("button_handoff_no"), "deny")],
+    )
+    return Reply([Message(kb.say("human_contact"))] + contacts.messages + [offer], contacts.events)
 
 
 HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {

@@ -38,6 +38,9 @@ GENERIC_WORDS = {
         "vouloir pouvoir faire aller avoir être mettre développer créer organiser proposer permettre "
         "européen europe pays belgique wallonie bruxelles ensemble commun nouveau aide besoin "
         "secteur domaine niveau action activité public personne gens chose idée envie "
+        # Words that ask about priorities rather than describe a project.
+        "priorité priorités savoir viser choisir aider trouver correspondre éligible cocher dossier candidature "
+        "ka2 conseiller analyser rattacher "
         # The sector's public: implied by the sector, it says nothing about the priority.
         "jeune jeunes adulte adultes élève élèves étudiant étudiants formation former apprendre"
     ).split()

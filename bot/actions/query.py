@@ -28,6 +28,7 @@ class Query:
     pending: Optional[str] = None
     mention: Optional[str] = None
     intent_ranking: List[Dict[str, Any]] = field(default_factory=list)
+    previous_intent: Optional[str] = None
 
     def ids(self, entity: str) -> List[str]:
         return self.entities.get(entity, [])
@@ -70,7 +71,15 @@ def query_from_tracker(kb: KnowledgeBase, tracker: Tracker) -> Query:
         pending=tracker.get_slot(SLOT_PENDING_QUESTION),
         mention=tracker.get_slot(SLOT_MENTION),
         intent_ranking=list(message.get("intent_ranking") or []),
+        previous_intent=previous_user_intent(tracker.events),
     )
+
+
+def previous_user_intent(events: List[Dict[str, Any]]) -> Optional[str]:
+    """The intent of the user message before the latest one (two fallbacks in a row offer a person)."""
+    users = [e for e in events if e.get("event") == "user"]
+    intents = [((e.get("parse_data") or {}).get("intent") or {}).get("name") for e in users]
+    return intents[-2] if len(intents) >= 2 else None
 
 
 __all__ = [

@@ -150,3 +150,11 @@ def render_agency(kb: KnowledgeBase, agency: Dict[str, Any]) -> Message:
     else:
         lines.append(kb.say("no_verified_contact", agency=agency["label"]))
     return Message(with_source(kb, "\n".join(lines), agency), related_buttons(kb, agency))
+
+
+def rating_buttons(kb: KnowledgeBase) -> List[Button]:
+    """The 👍 / 👎 pair under a factual answer; the rating goes to the helpdesk store."""
+    return [
+        intent_button(kb.say("button_rate_up"), "rate_answer", rating="up"),
+        intent_button(kb.say("button_rate_down"), "rate_answer", rating="down"),
+    ]

@@ -1,0 +1,49 @@
+"""👍 / 👎 on a factual answer: stored with the question, for the staff console (`ka2-staff stats`)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.types import DomainDict
+
+from .helpdesk_store import AnswerRating, last_question, save_feedback
+from .knowledge import get_knowledge_base
+from .query import SLOT_LAST_OBJECT
+from .rendering import intent_button
+
+RATINGS = ("up", "down")
+
+
+def rating_of(tracker: Tracker) -> str:
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        if entity.get("entity") == "rating" and entity.get("value") in RATINGS:
+            return str(entity["value"])
+    return ""
+
+
+class ActionRateAnswer(Action):
+    def name(self) -> str:
+        return "action_rate_answer"
+
+    def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        kb = get_knowledge_base()
+        rating, answer_id = rating_of(tracker), tracker.get_slot(SLOT_LAST_OBJECT)
+        if not rating or not answer_id:
+            dispatcher.utter_message(text=kb.say("rating_nothing_to_rate"))
+            return []
+        save_feedback(
+            AnswerRating(
+                sender_id=tracker.sender_id,
+                answer_id=answer_id,
+                rating=rating,
+                question=last_question(tracker.events),
+                channel=tracker.get_latest_input_channel(),
+            )
+        )
+        if rating == "up":
+            dispatcher.utter_message(text=kb.say("rating_thanks_up"))
+        else:
+            buttons = [intent_button(kb.say("button_handoff_start"), "start_handoff")]
+            dispatcher.utter_message(text=kb.say("rating_thanks_down"), buttons=buttons)
+        return []

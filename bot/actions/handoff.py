@@ -1,0 +1,221 @@
+"""Handoff to a person: a form collects the user's name, email, sector and question, then the request
+is stored (and notified) for the helpdesk of the right agency.
+
+Slots are filled by the `extract_*` methods: a side question is not taken for a name, and an
+email address is recognised wherever it is in the message.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.types import DomainDict
+
+from .helpdesk_store import HandoffRequest, conversation_summary
+from .knowledge import KnowledgeBase, get_knowledge_base
+from .notify import save_and_notify
+from .project_matching import NOT_AN_ANSWER, is_side_question, sector_in_message
+from .rendering import Message, intent_button
+from .rendering import render_agency as agency_contacts
+
+NAME, EMAIL, SECTOR, QUESTION, CONFIRMED = (
+    "handoff_name",
+    "handoff_email",
+    "handoff_sector",
+    "handoff_question",
+    "handoff_confirmed",
+)
+HANDOFF_SLOTS = [NAME, EMAIL, SECTOR, QUESTION, CONFIRMED]
+EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+NAME_PREFIXES = re.compile(r"^(je m'appelle|je suis|moi c'est|c'est|mon nom est|mon nom c'est|nom\s*:)\s+", re.I)
+MAX_NAME_CHARS = 80
+MAX_QUESTION_CHARS = 2000
+
+
+def _text(tracker: Tracker) -> str:
+    text = (tracker.latest_message or {}).get("text") or ""
+    return "" if text.startswith("/") else text.strip()
+
+
+def _intent(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+
+
+def find_email(text: str) -> Optional[str]:
+    match = EMAIL_PATTERN.search(text or "")
+    return match.group(0).strip(".").lower() if match else None
+
+
+def clean_name(text: str) -> Optional[str]:
+    """The name in "je m'appelle Awa Diallo", or None if the text cannot be a name."""
+    name = NAME_PREFIXES.sub("", text.strip()).strip(" .!,")
+    if not name or len(name) > MAX_NAME_CHARS or "@" in name or any(c.isdigit() for c in name):
+        return None
+    return name
+
+
+class ValidateHandoffForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_handoff_form"
+
+    async def extract_handoff_name(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+        text, intent = _text(tracker), _intent(tracker)
+        if tracker.get_slot("requested_slot") != NAME or not text or intent in NOT_AN_ANSWER:
+            return {}
+        if is_side_question(intent, text):
+            return {}
+        return {NAME: clean_name(text) or ""}
+
+    def validate_handoff_name(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+        if value is None:
+            return {}
+        if not value:
+            dispatcher.utter_message(text=get_knowledge_base().say("handoff_name_invalid"))
+            return {NAME: None}
+        return {NAME: value}
+
+    async def extract_handoff_email(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+        text = _text(tracker)
+        email = find_email(text)
+        if email:
+            return {EMAIL: email}
+        if tracker.get_slot("requested_slot") == EMAIL and text and _intent(tracker) not in NOT_AN_ANSWER:
+            return {EMAIL: ""}
+        return {}
+
+    def validate_handoff_email(self, value: Any, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+        if value is None:
+            return {}
+        if not find_email(value):
+            dispatcher.utter_message(text=get_knowledge_base().say("handoff_email_invalid"))
+            return {EMAIL: None}
+        return {EMAIL: value}
+
+    async def extract_handoff_sector(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+        requested = tracker.get_slot("requested_slot")
+        if requested is None and tracker.get_slot("project_sector"):
+            return {SECTOR: tracker.get_slot("project_sector")}  # known from the matching dialogue
+        if requested != SECTOR:
+            return {}
+        sector = sector_in_message(get_knowledge_base(), tracker)
+        return {SECTOR: sector} if sector else {}
+
+    async def extract_handoff_question(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+        text, intent = _text(tracker), _intent(tracker)
+        if tracker.get_slot("requested_slot") != QUESTION or not text or intent in NOT_AN_ANSWER:
+            return {}
+        # Here a question is the answer: the user tells the advisor what they want to know.
+        return {QUESTION: text[:MAX_QUESTION_CHARS]}
+
+    async def extract_handoff_confirmed(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
+        if tracker.get_slot("requested_slot") != CONFIRMED:
+            return {}
+        intent = _intent(tracker)
+        return {CONFIRMED: intent == "affirm"} if intent in ("affirm", "deny") else {}
+
+
+def _sector_buttons(kb: KnowledgeBase) -> List[Dict[str, str]]:
+    return [intent_button(s["label"], "inform_sector", sector=s["id"]) for s in kb.of_type("sector")]
+
+
+class ActionAskHandoffName(Action):
+    def name(self) -> str:
+        return "action_ask_handoff_name"
+
+    def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        dispatcher.utter_message(text=get_knowledge_base().say("ask_handoff_name"))
+        return []
+
+
+class ActionAskHandoffEmail(Action):
+    def name(self) -> str:
+        return "action_ask_handoff_email"
+
+    def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        dispatcher.utter_message(text=get_knowledge_base().say("ask_handoff_email"))
+        return []
+
+
+class ActionAskHandoffSector(Action):
+    def name(self) -> str:
+        return "action_ask_handoff_sector"
+
+    def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        kb = get_knowledge_base()
+        dispatcher.utter_message(text=kb.say("ask_handoff_sector"), buttons=_sector_buttons(kb))
+        return []
+
+
+class ActionAskHandoffQuestion(Action):
+    def name(self) -> str:
+        return "action_ask_handoff_question"
+
+    def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        dispatcher.utter_message(text=get_knowledge_base().say("ask_handoff_question"))
+        return []
+
+
+class ActionAskHandoffConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_handoff_confirmed"
+
+    def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        kb = get_knowledge_base()
+        sector = kb.entries[tracker.get_slot(SECTOR)]
+        text = kb.say(
+            "handoff_summary",
+            name=tracker.get_slot(NAME),
+            email=tracker.get_slot(EMAIL),
+            agency=kb.entries[sector["agency"]]["label"],
+            question=tracker.get_slot(QUESTION),
+        )
+        buttons = [
+            {"title": kb.say("button_handoff_confirm"), "payload": "/affirm"},
+            {"title": kb.say("button_handoff_cancel"), "payload": "/deny"},
+        ]
+        dispatcher.utter_message(text=text, buttons=buttons)
+        return []
+
+
+class ActionSubmitHandoff(Action):
+    """Store the request (then notify the agency), and tell the user what happens next."""
+
+    def name(self) -> str:
+        return "action_submit_handoff"
+
+    def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        kb = get_knowledge_base()
+        reset = [SlotSet(slot, None) for slot in HANDOFF_SLOTS]
+        if not tracker.get_slot(CONFIRMED):
+            dispatcher.utter_message(text=kb.say("handoff_cancelled"))
+            return reset
+        sector = kb.entries[tracker.get_slot(SECTOR)]
+        agency = kb.entries[sector["agency"]]
+        summary = conversation_summary(tracker.events)
+        request = HandoffRequest(
+            sender_id=tracker.sender_id,
+            name=tracker.get_slot(NAME),
+            email=tracker.get_slot(EMAIL),
+            question=tracker.get_slot(QUESTION),
+            sector=sector["id"],
+            agency_id=agency["id"],
+            channel=tracker.get_latest_input_channel(),
+            topic=summary.topic,
+            last_messages=summary.messages,
+        )
+        handoff_id, _ = save_and_notify(request, kb=kb)
+        Message(kb.say("handoff_saved", number=handoff_id, agency=agency["label"])).send(dispatcher)
+        agency_contacts(kb, agency).send(dispatcher)
+        return reset
+
+
+class ActionCancelHandoff(Action):
+    def name(self) -> str:
+        return "action_cancel_handoff"
+
+    def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        dispatcher.utter_message(text=get_knowledge_base().say("handoff_cancelled"))
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *[SlotSet(s, None) for s in HANDOFF_SLOTS]]
