@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # No telemetry: CI and agency servers are offline, and users' questions stay on the machine.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install run shell actions train test test-fast check-knowledge generate-nlu bench-matcher lint lock clean web-deps browser
+.PHONY: help install run shell actions train test test-fast check-knowledge generate-nlu bench bench-matcher lint lock clean web-deps browser
 
 help:
 	@echo "make run              install, train if the data changed, start the assistant (REST + socketio on :5005, actions on :5055, demo page on :8000)"
@@ -25,6 +25,7 @@ help:
 	@echo "make check-knowledge  validate knowledge/ and check the NLU synonyms are in sync"
 	@echo "make generate-nlu     regenerate NLU synonyms and lookups from knowledge/"
 	@echo "make train            train the model if the data changed"
+	@echo "make bench            benchmarks: NLU pipelines, latency, memory, training time (bench/results.json)"
 	@echo "make lint             ruff"
 	@echo "make lock             re-resolve requirements.lock from requirements.in"
 
@@ -90,6 +91,11 @@ test: train check-knowledge web-deps browser
 
 bench-matcher: $(VENV)/.installed
 	$(BIN)/python bench/matcher.py
+
+# Quality, latency, memory, cold start and training time, side by side (bench/run.py, about 20 min on
+# 2 cores): writes bench/results.json and prints a table. BENCH_FOLDS=5 by default.
+bench: $(GENERATED_NLU) | $(VENV)/.installed
+	$(BIN)/python bench/run.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check bot tests scripts staff
