@@ -16,11 +16,12 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # No telemetry: CI and agency servers are offline, and users' questions stay on the machine.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install run shell actions train test test-fast check-knowledge generate-nlu bench bench-matcher lint lock clean web-deps browser
+.PHONY: help install run shell actions train test test-fast test-scale check-knowledge generate-nlu bench bench-matcher lint lock clean web-deps browser
 
 help:
 	@echo "make run              install, train if the data changed, start the assistant (REST + socketio on :5005, actions on :5055, demo page on :8000)"
 	@echo "make test             install, train if needed, run every test"
+	@echo "make test-scale       two Rasa instances on PostgreSQL + Redis, 50 concurrent conversations"
 	@echo "make shell            chat in the terminal"
 	@echo "make check-knowledge  validate knowledge/ and check the NLU synonyms are in sync"
 	@echo "make generate-nlu     regenerate NLU synonyms and lookups from knowledge/"
@@ -88,6 +89,12 @@ shell: train check-knowledge
 
 test: train check-knowledge web-deps browser
 	$(BIN)/python -m pytest tests
+
+# Two Rasa instances + one action server on PostgreSQL and Redis (installed from Debian packages if
+# missing), 50 conversations x 6 turns, then a PostgreSQL outage; bounded to 20 minutes.
+test-scale: train $(VENV)/.installed
+	@scripts/scale_deps.sh
+	KA2_SCALE_TEST=1 timeout 1200 $(BIN)/python -m pytest tests/test_scale.py -v
 
 bench-matcher: $(VENV)/.installed
 	$(BIN)/python bench/matcher.py

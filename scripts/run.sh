@@ -12,6 +12,10 @@ export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_E
 WEB_PORT=${WEB_PORT:-8000}
 RASA_PUBLIC_URL=${RASA_PUBLIC_URL:-http://localhost:5005}
 
+# Refuse to start, with one line per problem, on a missing or corrupt model, an invalid knowledge base
+# or a missing spaCy model (scripts/preflight.py).
+"$BIN/python" scripts/preflight.py --model models/ka2.tar.gz || exit 1
+
 PIDS=()
 stop() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done

@@ -21,6 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from .guard import UNAVAILABLE, DomainPolicy, check_messages, describe_error, log_refusal
 from .telegram_api import DEFAULT_API_URL, BotApi, TelegramApiError
 from .telegram_format import PayloadStore, inline_keyboard, split_message, to_html
 from .telegram_updates import Incoming, chat_of, parse_update
@@ -132,6 +133,7 @@ class TelegramInput(rasa_telegram.TelegramInput):
         self.settings = settings
         self.api = BotApi(settings.token, settings.api_url)
         self.payloads = PayloadStore()
+        self.policy = DomainPolicy()
 
     def get_output_channel(self) -> TelegramOutput:  # type: ignore[override]
         return TelegramOutput(self.api, self.payloads)
@@ -183,12 +185,23 @@ class TelegramInput(rasa_telegram.TelegramInput):
                 await output.send_text_message(incoming.sender_id, EXPIRED_BUTTON)
                 return
             texts = [payload]
+        checked = check_messages(texts, self.policy())
+        if checked.refused:
+            log_refusal(self.name(), incoming.sender_id, checked)
+            await output.send_text_message(incoming.sender_id, checked.reply or "")
+            return
         await output.typing(incoming.chat_id)
-        for text in texts:
-            await on_new_message(UserMessage(text, output, incoming.sender_id, input_channel=self.name()))
+        try:
+            for text in checked.texts:
+                await on_new_message(UserMessage(text, output, incoming.sender_id, input_channel=self.name()))
+        except Exception as failure:  # the tracker store is unreachable...
+            problem = describe_error(failure)
+            logger.error(f"telegram: the message of {incoming.sender_id!r} could not be handled: {problem}")
+            await output.send_text_message(incoming.sender_id, UNAVAILABLE)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         telegram_webhook = Blueprint("telegram_webhook", __name__)
+        self.policy.attach(telegram_webhook)
 
         @telegram_webhook.listener("after_server_start")
         async def register(*_: Any) -> None:

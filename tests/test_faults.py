@@ -1,0 +1,104 @@
+"""Faults: the action server stopped or frozen mid-conversation, Rasa restarted in the middle of a form.
+
+The user gets "service momentanément indisponible" within a bounded time, and the conversation
+resumes when the action server is back; a Rasa restart loses nothing, the form's state included.
+(The PostgreSQL outage is in tests/test_scale.py, which has a PostgreSQL server.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import time
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+from bot.channels.guard import UNAVAILABLE
+from tests.conftest import ROOT, Stack
+
+ACTION_TIMEOUT = 4
+QUESTION = "c'est quoi le KA2 ?"
+FUNDING = "quels sont les montants d'un partenariat de coopération ?"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(
+        tmp_path_factory.mktemp("faults"),
+        credentials=(ROOT / "credentials.yml").read_text(),
+        env={"KA2_ACTION_TIMEOUT": str(ACTION_TIMEOUT)},
+    )
+    try:
+        running.start_actions()
+        running.start_rasa()
+        yield running
+    finally:
+        running.stop()
+
+
+def text_of(messages: List[Dict[str, Any]]) -> str:
+    return "\n".join(m.get("text", "") for m in messages)
+
+
+def action_server(stack: Stack) -> Any:
+    return next(p for p in stack.processes if "actions" in p.args)
+
+
+def timed(stack: Stack, sender: str, text: str) -> tuple:
+    started = time.monotonic()
+    messages = stack.say(sender, text)
+    return text_of(messages), time.monotonic() - started
+
+
+def test_action_server_stopped_mid_conversation(stack):
+    assert "Source :" in timed(stack, "fault-down", QUESTION)[0]
+    stack._stop([action_server(stack)])
+    reply, seconds = timed(stack, "fault-down", FUNDING)
+    assert reply == UNAVAILABLE and seconds < 15  # a refused connection fails at once
+    stack.start_actions()
+    reply, _ = timed(stack, "fault-down", FUNDING)
+    assert "Source :" in reply and UNAVAILABLE not in reply
+    with sqlite3.connect(stack.db) as db:
+        users = db.execute("SELECT COUNT(*) FROM events WHERE sender_id='fault-down' AND type_name='user'").fetchone()
+    assert users == (3,)
+
+
+def test_action_server_frozen_answers_within_the_timeout_then_resumes(stack):
+    assert "Source :" in timed(stack, "fault-slow", QUESTION)[0]
+    process = action_server(stack)
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        reply, seconds = timed(stack, "fault-slow", FUNDING)
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    assert reply == UNAVAILABLE and seconds < ACTION_TIMEOUT + 10
+    reply, _ = timed(stack, "fault-slow", FUNDING)
+    assert "Source :" in reply
+
+
+def form_state(stack: Stack, sender: str) -> Dict[str, Any]:
+    """The active loop and the form's slots as stored in the tracker store."""
+    state: Dict[str, Any] = {"active_loop": None}
+    with sqlite3.connect(stack.db) as db:
+        for (data,) in db.execute("SELECT data FROM events WHERE sender_id=? ORDER BY id", (sender,)):
+            event = json.loads(data)
+            if event["event"] == "active_loop":
+                state["active_loop"] = event.get("name")
+            elif event["event"] == "slot":
+                state[event["name"]] = event.get("value")
+    return state
+
+
+def test_rasa_restart_in_the_middle_of_the_form_loses_nothing(stack):
+    reply = text_of(stack.say("fault-restart", "aide-moi à choisir une priorité pour mon projet"))
+    assert "Quel secteur votre projet vise-t-il surtout" in reply
+    assert form_state(stack, "fault-restart")["active_loop"] == "project_matching_form"
+    stack.stop_rasa()
+    stack.start_rasa()
+    reply = text_of(stack.say("fault-restart", "c'est pour une maison de jeunes"))
+    assert "Décrivez votre projet en quelques phrases" in reply
+    state = form_state(stack, "fault-restart")
+    assert state["active_loop"] == "project_matching_form" and state["project_sector"] == "sector.youth"

@@ -1,0 +1,108 @@
+"""Security settings: no secret in the repository, no "*" origin in production, API off, e-mails masked."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from bot.actions.log_privacy import mask_emails
+from tests.conftest import ROOT
+
+# Token-like strings: Telegram bot tokens, private keys, cloud/API keys, passwords in URLs or settings.
+SECRET_PATTERNS = {
+    "telegram token": re.compile(r"\b\d{8,10}:[A-Za-z0-9_-]{35}\b"),
+    "private key": re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP )?PRIVATE KEY-----"),
+    "AWS key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
+    "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
+    "Slack token": re.compile(r"\bxox[baprs]-[A-Za-z0-9-]{10,}"),
+    "password in a URL": re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:(?P<value>[^\s@/'\"$]{4,})@"),
+    "secret setting": re.compile(
+        r"""(?i)\b[\w-]*(?:password|passwd|secret|token|api_key|apikey)["']?\s*[:=]\s*["'](?P<value>[^"'\s]{8,})["']"""
+    ),
+}
+# Values that are obviously not secrets: placeholders and the fakes of the tests.
+PLACEHOLDER = re.compile(
+    r"(?i)\$\{|\{\{|test|example|fake|dummy|changeme|placeholder|xxx|<|\.\.\.|…|^secret$|s3cret|motdepasse|^password$"
+)
+BINARY = {".png", ".jpg", ".gif", ".ico", ".gz", ".tar", ".woff", ".woff2", ".pdf"}
+
+
+def repository_files() -> List[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    files = [ROOT / name for name in listed if name]
+    # This file holds real-looking samples on purpose, to test the patterns.
+    skip = {Path(__file__).resolve()}
+    return [f for f in files if f.is_file() and f.suffix not in BINARY and "vendor" not in f.parts and f not in skip]
+
+
+def test_no_secret_in_the_repository():
+    found = []
+    for path in repository_files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        for name, pattern in SECRET_PATTERNS.items():
+            for match in pattern.finditer(text):
+                value = match.groupdict().get("value") or match.group(0)
+                if not PLACEHOLDER.search(value) and not PLACEHOLDER.search(match.group(0)):
+                    line = text.count("\n", 0, match.start()) + 1
+                    found.append(f"{path.relative_to(ROOT)}:{line}: {name}")
+    assert found == [], "token-like strings in the repository:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'TELEGRAM_TOKEN="1234567890:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"',
+        "-----BEGIN OPENSSH PRIVATE KEY-----",
+        "url: postgresql://ka2:Tr0ub4dor3@db:5432/ka2",
+        'smtp_password: "hunter2hunter2"',
+    ],
+)
+def test_the_secret_patterns_catch_real_looking_secrets(text):
+    hits = [
+        m for p in SECRET_PATTERNS.values() for m in p.finditer(text)
+        if not PLACEHOLDER.search(m.groupdict().get("value") or m.group(0))
+    ]
+    assert hits
+
+
+def test_production_settings_take_secrets_from_the_environment_and_never_allow_any_origin():
+    endpoints = (ROOT / "deploy" / "endpoints.prod.yml").read_text()
+    for key in ("url", "port", "db", "username", "password"):
+        values = re.findall(rf"^\s+{key}:\s*(.+)$", endpoints, flags=re.M)
+        assert values and all(v.strip().startswith("${") for v in values), (key, values)
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert re.search(r"POSTGRES_PASSWORD: \$\{POSTGRES_PASSWORD:\?", compose)
+    for path in ["docker-compose.yml", "deploy/credentials.prod.yml", "deploy/rasa-entrypoint.sh", "scripts/run.sh"]:
+        text = (ROOT / path).read_text()
+        assert not re.search(r"""(--cors|ORIGINS:?=?)\s*["']?\*""", text), path
+    entrypoint = (ROOT / "deploy" / "rasa-entrypoint.sh").read_text()
+    assert "KA2_ENABLE_API=1 requires RASA_AUTH_TOKEN" in entrypoint and "must list origins, not *" in entrypoint
+
+
+def test_rasa_http_api_is_off_for_make_run():
+    run = (ROOT / "scripts" / "run.sh").read_text()
+    assert "--enable-api" not in run.replace("RASA_ENABLE_API", "")
+
+
+def test_emails_are_masked_in_every_log_record(caplog):
+    import bot.channels  # noqa: F401  (installs the masking in the Rasa server)
+
+    assert mask_emails("écrire à marie.dupont@example.org ou JP+ka2@ecole.be.") == (
+        "écrire à m***@***.org ou J***@***.be."
+    )
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("rasa.core.processor").info("Received user message '%s'", "mon mail: lou@ex.be")
+        logging.getLogger("bot.actions.handoff").warning("handoff for lou.martin@asbl-jeunes.be")
+    assert "lou@ex.be" not in caplog.text and "lou.martin@asbl-jeunes.be" not in caplog.text
+    assert "l***@***.be" in caplog.text
