@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 import tarfile
 import zlib
@@ -51,16 +52,17 @@ def check_knowledge(directory: Path) -> Optional[str]:
     return None
 
 
-def check_spacy() -> Optional[str]:
-    if importlib.util.find_spec(SPACY_MODEL) is None:
-        return f"spaCy model {SPACY_MODEL} is not installed: run `make install` (it is in requirements.lock)."
+def check_spacy(name: str = SPACY_MODEL) -> Optional[str]:
+    if importlib.util.find_spec(name) is None:
+        return f"spaCy model {name} is not installed: run `make install` (it is in requirements.lock)."
     return None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "ka2.tar.gz")
-    parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
+    default_knowledge = Path(os.environ.get("KA2_KNOWLEDGE_DIR", ROOT / "knowledge"))
+    parser.add_argument("--knowledge", type=Path, default=default_knowledge)
     parser.add_argument("--skip-model", action="store_true", help="for the action server alone")
     args = parser.parse_args(argv)
     problems = [

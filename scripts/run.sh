@@ -2,7 +2,8 @@
 # Start, in the foreground, the action server (:5055), the demo page with the chat widget (:8000) and
 # Rasa (:5005: REST, socketio for the widget, Telegram when TELEGRAM_TOKEN is set); Ctrl-C stops all.
 # `scripts/run.sh shell` opens a terminal chat instead of the HTTP servers.
-# Variables: WEB_PORT (8000), RASA_PUBLIC_URL (the Rasa URL browsers use, http://localhost:5005),
+# Variables: KA2_MODEL (models/ka2.tar.gz), KA2_KNOWLEDGE_DIR (knowledge), WEB_PORT (8000),
+# RASA_PUBLIC_URL (the Rasa URL browsers use, http://localhost:5005),
 # TELEGRAM_TOKEN, TELEGRAM_BOT_NAME, TELEGRAM_WEBHOOK_URL, TELEGRAM_SECRET_TOKEN, TELEGRAM_API_URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,8 @@ RASA_PUBLIC_URL=${RASA_PUBLIC_URL:-http://localhost:5005}
 
 # Refuse to start, with one line per problem, on a missing or corrupt model, an invalid knowledge base
 # or a missing spaCy model (scripts/preflight.py).
-"$BIN/python" scripts/preflight.py --model models/ka2.tar.gz || exit 1
+MODEL=${KA2_MODEL:-models/ka2.tar.gz}
+"$BIN/python" scripts/preflight.py --model "$MODEL" || exit 1
 
 PIDS=()
 stop() {
@@ -38,7 +40,7 @@ done
 echo "Action server ready on http://127.0.0.1:5055 (log: logs/actions.log)"
 
 if [[ "${1:-}" == "shell" ]]; then
-  "$BIN/rasa" shell --model models/ka2.tar.gz --endpoints endpoints.yml
+  "$BIN/rasa" shell --model "$MODEL" --endpoints endpoints.yml
   exit 0
 fi
 
@@ -57,7 +59,7 @@ else
 fi
 
 echo "Rasa starting on http://localhost:5005 (REST: /webhooks/rest/webhook, socketio: /socket.io). Ctrl-C stops everything."
-"$BIN/rasa" run --model models/ka2.tar.gz --endpoints endpoints.yml --credentials "$CREDENTIALS" \
+"$BIN/rasa" run --model "$MODEL" --endpoints endpoints.yml --credentials "$CREDENTIALS" \
   --port 5005 --cors "http://localhost:$WEB_PORT" "http://127.0.0.1:$WEB_PORT" &
 PIDS+=("$!")
 wait "$!"

@@ -1,4 +1,5 @@
-"""Faults: the action server stopped or frozen mid-conversation, Rasa restarted in the middle of a form.
+"""Faults: the action server stopped or frozen mid-conversation, Rasa restarted in the middle of a form;
+start-up refusals (corrupt or missing model, invalid knowledge base, missing spaCy model).
 
 The user gets "service momentanément indisponible" within a bounded time, and the conversation
 resumes when the action server is back; a Rasa restart loses nothing, the form's state included.
@@ -11,13 +12,16 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
+import tarfile
 import time
 from typing import Any, Dict, Iterator, List
 
 import pytest
 
 from bot.channels.guard import UNAVAILABLE
-from tests.conftest import ROOT, Stack
+from tests.conftest import BIN, MODEL, ROOT, Stack
 
 ACTION_TIMEOUT = 4
 QUESTION = "c'est quoi le KA2 ?"
@@ -102,3 +106,56 @@ def test_rasa_restart_in_the_middle_of_the_form_loses_nothing(stack):
     assert "Décrivez votre projet en quelques phrases" in reply
     state = form_state(stack, "fault-restart")
     assert state["active_loop"] == "project_matching_form" and state["project_sector"] == "sector.youth"
+
+
+# --- start-up refusals: one clear line, no trace (scripts/preflight.py, run by scripts/run.sh) ------
+
+
+def run_script(args: List[str], env: Dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess, expected: str) -> None:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("Refusing to start: ") and expected in lines[0], lines
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [("missing", "is missing"), ("garbage", "is corrupt"), ("truncated", "is corrupt"), ("not_rasa", "not a Rasa model")],
+)
+def test_preflight_refuses_a_missing_or_corrupt_model(tmp_path, case, expected):
+    model = tmp_path / "ka2.tar.gz"
+    if case == "garbage":
+        model.write_bytes(b"ceci n'est pas un modele" * 100)
+    elif case == "truncated":
+        model.write_bytes(MODEL.read_bytes()[: 2_000_000])
+    elif case == "not_rasa":
+        with tarfile.open(model, "w:gz") as archive:
+            archive.add(ROOT / "config.yml", arcname="config.yml")
+    result = run_script([str(BIN / "python"), "scripts/preflight.py", "--model", str(model)], {})
+    assert_one_clear_line(result, expected)
+
+
+def test_preflight_refuses_an_invalid_knowledge_base(broken_knowledge):
+    path = broken_knowledge / "actions.yml"
+    path.write_text(path.read_text().replace('    label: "Partenariats à petite échelle (KA210)"\n', ""))
+    result = run_script([str(BIN / "python"), "scripts/preflight.py"], {"KA2_KNOWLEDGE_DIR": str(broken_knowledge)})
+    assert_one_clear_line(result, "knowledge/actions.yml, entry 'action.small_scale', field 'label'")
+
+
+def test_preflight_names_a_missing_spacy_model_and_passes_on_the_real_setup():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import preflight
+
+    assert "spaCy model fr_core_news_xx is not installed" in (preflight.check_spacy("fr_core_news_xx") or "")
+    assert preflight.main([]) == 0
+
+
+def test_run_sh_refuses_a_corrupt_model_before_starting_anything(tmp_path):
+    model = tmp_path / "ka2.tar.gz"
+    model.write_bytes(b"\x1f\x8b" + b"corrompu" * 1000)
+    result = run_script(["scripts/run.sh"], {"KA2_MODEL": str(model), "WEB_PORT": "1"})
+    assert_one_clear_line(result, "is corrupt")
+    assert "Action server ready" not in result.stdout

@@ -244,7 +244,7 @@ def test_fifty_conversations_alternating_between_two_instances(cluster):
 def test_postgresql_briefly_unreachable_recovers_without_restarting_rasa(cluster):
     sender = "scale-outage"
     status, messages = cluster.say(0, sender, "c'est quoi le KA2 ?")
-    assert status == 200 and "Source :" in messages[-1]["text"] or any("Source :" in m["text"] for m in messages)
+    assert status == 200 and any("Source :" in m["text"] for m in messages)
     cluster.services.stop_postgres()
     try:
         started = time.monotonic()
@@ -262,4 +262,4 @@ def test_postgresql_briefly_unreachable_recovers_without_restarting_rasa(cluster
         f"SELECT data FROM events WHERE sender_id = '{sender}' AND type_name = 'user' ORDER BY id")]
     assert users == ["c'est quoi le KA2 ?", "quels sont les montants d'un partenariat de coopération ?", "merci"]
     log = (cluster.workdir / "rasa0.log").read_text()
-    assert "tracker store postgresql://postgres@127.0.0.1" in log and "unreachable" in log
+    assert "tracker store postgresql://postgres" in log and "unreachable" in log
