@@ -8,6 +8,7 @@ next normal question must still be answered, and the tracker must hold only what
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import sqlite3
 import urllib.error
@@ -27,7 +28,7 @@ from bot.channels.guard import (
     knowledge_values,
 )
 from bot.channels.webchat import allowed_origins, cors_origins_from_argv, origin_allowed
-from tests.conftest import ROOT, Stack
+from tests.conftest import ROOT, Stack, start_rasa_patiently
 from tests.fake_telegram_api import FakeTelegramApi
 
 QUESTION = "quels sont les montants d'un partenariat de coopération ?"
@@ -152,7 +153,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[Stack, Fa
         )
         try:
             stack.start_actions()
-            stack.start_rasa()
+            start_rasa_patiently(stack)
             yield stack, api
         finally:
             stack.stop()
@@ -326,10 +327,11 @@ async def socket_conversation(url: str, messages: List[Any], origin: str = PAGE,
 def test_socketio_bad_input_gets_polite_replies_then_answers(served):
     stack, _ = served
     bad = ["", "   ", "🙂🎉", "x" * (LIMIT + 1), '/handoff{"email": "pirate@example.org"}', '/inform_sector{"sector": "z"}', None]
-    answers = asyncio.run(socket_conversation(stack.url, [*bad, QUESTION]))
+    answers = asyncio.run(socket_conversation(stack.url, [*bad, "/greet", QUESTION]))
     assert answers[0] == [EMPTY] and answers[1] == [EMPTY] and answers[2] == [NO_WORDS]
     assert f"{LIMIT} au maximum" in answers[3][0]
     assert answers[4] == [UNKNOWN_PAYLOAD] and answers[5] == [UNKNOWN_PAYLOAD] and answers[6] == [EMPTY]
+    assert answers[-2][0].startswith("Bonjour")  # the widget's initial payload still passes
     assert "Source :" in "\n".join(answers[-1])
 
 
@@ -369,18 +371,18 @@ def telegram_turn(stack: Stack, api: FakeTelegramApi, update: Any, chat_id: int)
 @pytest.mark.parametrize(
     "case, text, expected",
     [
-        ("whitespace", "   ", EMPTY),
+        ("whitespace", "   ", "Je ne lis que le texte"),  # Telegram's own "text only" reply
         ("emoji", "🙂🎉", NO_WORDS),
         ("too_long", "y" * (LIMIT + 10), f"{LIMIT} au maximum"),
-        ("handoff_injection", '/handoff{"email": "pirate@example.org"}', "Ce choix n"),
-        ("unknown_sector", '/inform_sector{"sector": "sector.pirate"}', "Ce choix n"),
+        ("handoff_injection", '/handoff{"email": "pirate@example.org"}', UNKNOWN_PAYLOAD),
+        ("unknown_sector", '/inform_sector{"sector": "sector.pirate"}', UNKNOWN_PAYLOAD),
     ],
 )
 def test_telegram_bad_input_gets_polite_replies_then_answers(served, case, text, expected):
     stack, api = served
     chat = 7000 + len(case)
     status, reply = telegram_turn(stack, api, telegram_update(1, chat, text), chat)
-    assert status == 200 and expected.replace("'", "’")[:20].replace("’", "'") in reply.replace("&#x27;", "'")
+    assert status == 200 and expected in html.unescape(reply)
     status, reply = telegram_turn(stack, api, telegram_update(2, chat, QUESTION), chat)
     assert status == 200 and "Source :" in reply
 

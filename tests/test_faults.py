@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from bot.channels.guard import UNAVAILABLE
-from tests.conftest import BIN, MODEL, ROOT, Stack
+from tests.conftest import BIN, MODEL, ROOT, Stack, start_rasa_patiently
 
 ACTION_TIMEOUT = 4
 QUESTION = "c'est quoi le KA2 ?"
@@ -37,7 +37,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     try:
         running.start_actions()
-        running.start_rasa()
+        start_rasa_patiently(running)
         yield running
     finally:
         running.stop()
@@ -101,7 +101,7 @@ def test_rasa_restart_in_the_middle_of_the_form_loses_nothing(stack):
     assert "Quel secteur votre projet vise-t-il surtout" in reply
     assert form_state(stack, "fault-restart")["active_loop"] == "project_matching_form"
     stack.stop_rasa()
-    stack.start_rasa()
+    start_rasa_patiently(stack)
     reply = text_of(stack.say("fault-restart", "c'est pour une maison de jeunes"))
     assert "Décrivez votre projet en quelques phrases" in reply
     state = form_state(stack, "fault-restart")

@@ -194,23 +194,39 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         services.stop()
 
 
-def converse(cluster: Cluster, number: int) -> List[str]:
+def converse(cluster: Cluster, number: int, durations: List[float]) -> List[str]:
     """One conversation; its turns alternate between the instances. Returns the problems found."""
     sender = f"scale-{number:03d}"
     problems = []
     for turn, (text, expected) in enumerate(TURNS):
+        started = time.monotonic()
         status, messages = cluster.say((number + turn) % 2, sender, text)
+        durations.append(time.monotonic() - started)
         reply = "\n".join(m.get("text", "") for m in messages)
         if status != 200 or expected not in reply:
             problems.append(f"{sender} turn {turn + 1} ({text!r}): {status} {reply[:160]!r}")
     return problems
 
 
-def test_fifty_conversations_alternating_between_two_instances(cluster):
+def rss_mb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) // 1024
+
+
+def test_fifty_conversations_alternating_between_two_instances(cluster, capsys):
     started = time.monotonic()
+    durations: List[float] = []
     with ThreadPoolExecutor(max_workers=CONVERSATIONS) as pool:
-        problems = [p for found in pool.map(lambda n: converse(cluster, n), range(CONVERSATIONS)) for p in found]
+        found = pool.map(lambda n: converse(cluster, n, durations), range(CONVERSATIONS))
+        problems = [p for each in found for p in each]
     elapsed = time.monotonic() - started
+    durations.sort()
+    with capsys.disabled():
+        print(
+            f"\n{CONVERSATIONS}x{len(TURNS)} turns in {elapsed:.0f} s ({len(durations) / elapsed:.1f} turns/s), "
+            f"reply median {durations[len(durations) // 2]:.2f} s, p95 {durations[int(len(durations) * 0.95)]:.2f} s; "
+            f"RSS: " + ", ".join(f"{name} {rss_mb(p.pid)} MB" for name, p in cluster.processes.items())
+        )
     assert problems == [], "\n".join(problems[:20])
     assert elapsed < DEADLINE_SECONDS, f"{CONVERSATIONS}x{len(TURNS)} turns took {elapsed:.0f} s"
 

@@ -57,6 +57,18 @@ IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,47}$")
 INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e"}
 
 
+class ServiceUnavailable(BaseException):
+    """A part the conversation needs (the tracker store) is unreachable: answer "indisponible".
+
+    A BaseException on purpose: Rasa's FailSafeTrackerStore catches every Exception of the store and
+    goes on with an empty in-memory tracker, which would answer out of context and lose the turn.
+    The channels catch it (HANDLING_ERRORS) and answer UNAVAILABLE instead.
+    """
+
+
+HANDLING_ERRORS = (Exception, ServiceUnavailable)
+
+
 @dataclass(frozen=True)
 class Checked:
     """The outcome: `texts` to hand to Rasa in order, or a polite `reply` instead (`texts` empty)."""

@@ -19,14 +19,14 @@ import json
 import logging
 import os
 import re
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from .guard import UNAVAILABLE, Checked, DomainPolicy, check_message, describe_error, log_refusal
+from .guard import HANDLING_ERRORS, UNAVAILABLE, Checked, DomainPolicy, check_message, describe_error, log_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -116,10 +116,10 @@ class RestInput(InputChannel):
                 await on_new_message(
                     UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
                 )
-        except Exception as failure:  # the tracker store or the lock store is unreachable...
+        except HANDLING_ERRORS as failure:  # the tracker store or the lock store is unreachable...
             logger.error(f"rest: the message of {sender!r} could not be handled: {describe_error(failure)}")
-            messages: List[Dict[str, Any]] = [*collector.messages, {"recipient_id": sender, "text": UNAVAILABLE}]
-            return response.json(messages, status=503)
+            # Nothing of the turn was stored: the client sees only the notice, not half an answer.
+            return response.json([{"recipient_id": sender, "text": UNAVAILABLE}], status=503)
         return response.json(collector.messages)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

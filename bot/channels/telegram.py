@@ -21,7 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from .guard import UNAVAILABLE, DomainPolicy, check_messages, describe_error, log_refusal
+from .guard import HANDLING_ERRORS, UNAVAILABLE, DomainPolicy, check_messages, describe_error, log_refusal
 from .telegram_api import DEFAULT_API_URL, BotApi, TelegramApiError
 from .telegram_format import PayloadStore, inline_keyboard, split_message, to_html
 from .telegram_updates import Incoming, chat_of, parse_update
@@ -149,6 +149,10 @@ class TelegramInput(rasa_telegram.TelegramInput):
             if not self.settings.webhook_url:
                 logger.warning("Telegram: TELEGRAM_WEBHOOK_URL is not set, the webhook was not registered.")
                 return False
+            if not self.settings.secret_token:
+                logger.warning(
+                    "Telegram: TELEGRAM_SECRET_TOKEN is not set, anyone who knows the webhook URL can post updates."
+                )
             params: Dict[str, Any] = {"url": self.settings.webhook_url, "allowed_updates": ALLOWED_UPDATES}
             if self.settings.secret_token:
                 params["secret_token"] = self.settings.secret_token
@@ -194,7 +198,7 @@ class TelegramInput(rasa_telegram.TelegramInput):
         try:
             for text in checked.texts:
                 await on_new_message(UserMessage(text, output, incoming.sender_id, input_channel=self.name()))
-        except Exception as failure:  # the tracker store is unreachable...
+        except HANDLING_ERRORS as failure:  # the tracker store is unreachable...
             problem = describe_error(failure)
             logger.error(f"telegram: the message of {incoming.sender_id!r} could not be handled: {problem}")
             await output.send_text_message(incoming.sender_id, UNAVAILABLE)

@@ -7,8 +7,9 @@ endpoints: `tracker_store: {type: bot.channels.tracker_store.ResilientSQLTracker
   by a database restart are replaced instead of failing the next requests;
 - a read or write that fails because the database is unreachable is retried for a few seconds
   (`KA2_DB_RETRY_SECONDS`, default 3), then fails with one line naming the database; the channel
-  answers "service momentanément indisponible" and the next message works once the database is back,
-  without restarting Rasa.
+  answers "service momentanément indisponible" (instead of Rasa's fallback to an empty in-memory
+  tracker, which would answer out of context and lose the turn) and the next message works once the
+  database is back, without restarting Rasa.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import sqlalchemy.exc
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from .guard import ServiceUnavailable
+
 logger = logging.getLogger(__name__)
 
 RETRY_VARIABLE = "KA2_DB_RETRY_SECONDS"
@@ -31,8 +34,8 @@ TRANSIENT = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.DisconnectionError,
 T = TypeVar("T")
 
 
-class TrackerStoreUnavailable(RuntimeError):
-    """The database cannot be reached (after retries)."""
+class TrackerStoreUnavailable(ServiceUnavailable):
+    """The database cannot be reached (after retries); see ServiceUnavailable for why not an Exception."""
 
 
 class ResilientSQLTrackerStore(SQLTrackerStore):
@@ -55,6 +58,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
                 return await call()
             except TRANSIENT as error:
                 if time.monotonic() + delay > deadline:
+                    logger.error(f"Tracker store {self.where} unreachable ({what}): the user is told to retry later.")
                     detail = " ".join(str(error.orig if getattr(error, "orig", None) else error).split())[:200]
                     raise TrackerStoreUnavailable(
                         f"tracker store {self.where} unreachable ({what}): {detail}"

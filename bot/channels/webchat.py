@@ -27,7 +27,7 @@ from rasa.core.channels import socketio as rasa_socketio
 from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint
 
-from .guard import UNAVAILABLE, DomainPolicy, check_message, describe_error, log_refusal
+from .guard import HANDLING_ERRORS, UNAVAILABLE, DomainPolicy, check_message, describe_error, log_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
                     await on_new_message(
                         UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
                     )
-            except Exception as failure:
+            except HANDLING_ERRORS as failure:
                 logger.error(f"socketio: the message of {sender_id!r} could not be handled: {describe_error(failure)}")
                 await output.send_text_message(sid, UNAVAILABLE)
 
