@@ -64,3 +64,22 @@ def test_unusable_description_gets_a_request_for_more_then_adds_up(stack):
     assert "un peu plus" in reply and "Par exemple" in reply
     reply = texts(stack.say("match-vague", "des stages en entreprise à l'étranger pour nos apprentis en mécanique, avec des outils numériques"))
     assert "nouvelle dans Erasmus+" in reply
+
+
+def test_handoff_is_collected_confirmed_and_stored(stack):
+    import sqlite3
+
+    first = stack.say("handoff", "je veux parler à quelqu'un")
+    assert any(b["payload"] == "/start_handoff" for b in buttons(first))
+    assert "nom" in texts(stack.say("handoff", "/start_handoff"))
+    assert "adresse e-mail" in texts(stack.say("handoff", "je m'appelle Awa Diallo"))
+    assert "ne semble pas valide" in texts(stack.say("handoff", "awa chez exemple"))
+    assert "secteur" in texts(stack.say("handoff", "awa.diallo@exemple.be"))
+    assert "question" in texts(stack.say("handoff", "/inform_sector{\"sector\":\"sector.youth\"}"))
+    summary = texts(stack.say("handoff", "Est-ce qu'un groupe informel de jeunes peut déposer un projet ?"))
+    assert "Awa Diallo" in summary and "BIJ" in summary
+    done = texts(stack.say("handoff", "/affirm"))
+    assert "demande n°" in done and "lebij.be" in done
+    with sqlite3.connect(stack.db) as db:
+        rows = db.execute("select name, email, agency_id, question from ka2_handoff_requests where sender_id='handoff'").fetchall()
+    assert rows == [("Awa Diallo", "awa.diallo@exemple.be", "agency.bij", "Est-ce qu'un groupe informel de jeunes peut déposer un projet ?")]
