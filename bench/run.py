@@ -149,10 +149,12 @@ def table(results: dict) -> str:
                 f"{f(ho, 'entity_f1'):>6} {f(ho, 'fallback_share')[1:]:>5} {ho['train_seconds']:>7.1f} "
                 f"{r['model_mb']:>5.1f}"
             )
-    serve = results.get("serve")
-    if serve:
+    for key, label in (("serve", "scripts/run.sh settings"), ("serve_stock_env", "stock TensorFlow/glibc settings")):
+        serve = results.get(key)
+        if not serve:
+            continue
         lines.append("")
-        lines.append("Serving (REST channel + action server, 127.0.0.1, SQLite tracker store)")
+        lines.append(f"Serving (REST channel + action server, 127.0.0.1, SQLite tracker store; {label})")
         lines.append(
             f"{'concurrent':>10} {'turns':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'turns/s':>8} {'errors':>6}"
         )
@@ -241,7 +243,13 @@ def main() -> int:
             import serve
 
             print(f"[serve] cold start, memory, load at {list(serve.LEVELS)} concurrent conversations ...", flush=True)
-            results["serve"] = serve.benchmark(model)
+            # As `make run` serves (scripts/run.sh's thread and malloc settings), then with the stock
+            # settings for the before/after of that change.
+            env = serve.run_sh_env()
+            results["serve"] = serve.benchmark(model, env)
+            results["serve"]["env"] = env
+            print("[serve] again with TensorFlow's and glibc's stock settings ...", flush=True)
+            results["serve_stock_env"] = serve.benchmark(model, {k: "" for k in env})
         if "nlu" in steps:
             results["nlu"] = run_nlu(args.folds, tmp)
         if "matcher" in steps:
