@@ -158,7 +158,8 @@ def answer_priorities(kb: KnowledgeBase, query: Query) -> Reply:
             intent_button(s["label"], "ask_priorities", sector=s["id"])
             for s in kb.of_type("sector")
             if kb.of_type("priority", scope=s["id"])
-        ],
+        ]
+        + [intent_button(kb.say("button_match_my_project"), "ask_priority_matching")],
     )
     listed = [p["id"] for p in kb.listed(overview)]
     return Reply([first, choose], _remember([overview["id"]], kb, listed))

@@ -40,7 +40,7 @@ GENERIC_WORDS = {
         "secteur domaine niveau action activité public personne gens chose idée envie "
         # Words that ask about priorities rather than describe a project.
         "priorité priorités savoir viser choisir aider trouver correspondre éligible cocher dossier candidature "
-        "ka2 conseiller analyser rattacher "
+        "ka2 conseiller analyser rattacher contre lutter lutte "
         # The sector's public: implied by the sector, it says nothing about the priority.
         "jeune jeunes adulte adultes élève élèves étudiant étudiants formation former apprendre"
     ).split()
@@ -102,7 +102,7 @@ class PriorityMatcher:
         profile = _Profile(priority["id"])
         for keyword in [*priority.get("keywords", []), *priority.get("synonyms", [])]:
             words = normalise(keyword).split()
-            if len(words) == 1:
+            if len(words) == 1 and "-" not in keyword:
                 profile.keyword_stems.setdefault(stem(words[0]), keyword)
             else:
                 profile.phrases.append(normalise(keyword))
@@ -121,7 +121,7 @@ class PriorityMatcher:
         scored = []
         for priority in self._candidates(sector_id):
             profile = self.profiles[priority["id"]]
-            score, words = _score(profile, content, vector, text)
+            score, words = _score(profile, doc, content, vector, text)
             if score > 0:
                 scored.append(PriorityMatch(profile.id, round(score, 3), words))
         scored.sort(key=lambda m: (-m.score, m.priority_id))
@@ -152,7 +152,21 @@ def _cosine(a, b) -> float:
     return float(numpy.dot(a, b) / norm) if norm else 0.0
 
 
-def _score(profile: _Profile, content: Sequence[Any], vector, text: str) -> Tuple[float, Tuple[str, ...]]:
+def _original_span(doc, phrase: str) -> str:
+    """The user's own wording of a matched phrase ("primo-arrivantes" for "primo arrivant")."""
+    tokens = [t for t in doc if normalise(t.text)]
+    for start in range(len(tokens)):
+        joined = ""
+        for end in range(start, len(tokens)):
+            joined = f"{joined} {normalise(tokens[end].text)}".strip()
+            if joined.startswith(phrase):
+                return doc.text[tokens[start].idx : tokens[end].idx + len(tokens[end].text)].lower()
+            if not phrase.startswith(joined):
+                break
+    return phrase
+
+
+def _score(profile: _Profile, doc, content: Sequence[Any], vector, text: str) -> Tuple[float, Tuple[str, ...]]:
     keyword_words: List[str] = []
     text_words: List[str] = []
     for token in content:
@@ -162,13 +176,16 @@ def _score(profile: _Profile, content: Sequence[Any], vector, text: str) -> Tupl
             keyword_words.append(token.text.lower())
         elif stems & profile.text_stems:
             text_words.append(token.text.lower())
-    phrases = [p for p in profile.phrases if f" {p} " in text]
+    # A phrase matches from a word start, with any ending ("stages en entreprises", "primo-arrivantes").
+    phrases = [_original_span(doc, p) for p in profile.phrases if f" {p}" in text]
     keyword_words = _unique([*phrases, *keyword_words])
     text_words = [w for w in _unique(text_words) if w not in keyword_words]
     hits = min(len(keyword_words), MAX_KEYWORD_HITS)
     meaning = max(0.0, _cosine(vector, profile.vector) - MEANING_BASELINE)
     score = KEYWORD_WEIGHT * hits + TEXT_WEIGHT * min(len(text_words), MAX_KEYWORD_HITS) + MEANING_WEIGHT * meaning
-    return score, tuple(keyword_words + text_words)[:MAX_KEYWORD_HITS]
+    # Shown to the user: a word already inside a matched phrase is not repeated.
+    shown = [w for w in keyword_words + text_words if not any(w != p and w in p.split() for p in phrases)]
+    return score, tuple(shown)[:MAX_KEYWORD_HITS]
 
 
 def _unique(words: Sequence[str]) -> List[str]:

@@ -116,9 +116,9 @@ def render_sector_priorities(kb: KnowledgeBase, sector: Dict[str, Any]) -> List[
         Message(
             with_source(kb, rule["answer"].strip(), rule),
             [
+                intent_button(kb.say("button_match_my_project"), "ask_priority_matching"),
                 intent_button(kb.entries["topic.where_submit"]["button"], "ask_where_submit", sector=sector["id"]),
                 button_for(kb, "topic.horizontal_priorities"),
-                button_for(kb, "topic.activities"),
             ],
         ),
     ]
