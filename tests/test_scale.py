@@ -8,7 +8,9 @@ own data directories, and is stopped at the end.
    the two Rasa instances (deploy/endpoints.prod.yml: PostgreSQL tracker store, Redis lock store):
    every reply is the expected one, and in the database every conversation has all its events
    exactly once and in order.
-2. PostgreSQL stopped then started: the user gets "service momentanément indisponible" (503) while it
+2. Two messages of one conversation sent at the same time to the two instances: the Redis lock
+   serialises them, both turns are stored whole and not interleaved.
+3. PostgreSQL stopped then started: the user gets "service momentanément indisponible" (503) while it
    is down, and the same Rasa process answers again, in the same conversation, once it is back.
 """
 
@@ -255,6 +257,35 @@ def test_fifty_conversations_alternating_between_two_instances(cluster, capsys):
             elif d["event"] == "bot" and turn >= 0:
                 bots_per_turn[turn] += 1
         assert all(bots_per_turn), f"{sender}: a turn without a stored reply {bots_per_turn}"
+
+
+def test_simultaneous_messages_of_one_conversation_are_handled_one_after_the_other(cluster):
+    """Two messages of the same conversation sent at once to the two instances: the Redis lock makes
+    one wait for the other, so both turns are stored whole, one after the other, never interleaved."""
+    pairs = [("merci", "Avec plaisir"), ("c'est quoi le KA2 ?", "Source :")]
+
+    def both_at_once(number: int) -> List[str]:
+        sender = f"lock-{number:02d}"
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda i: cluster.say(i, sender, pairs[i][0]), range(2)))
+        return [
+            f"{sender} {pairs[i][0]!r}: {status} {messages!r:.160}"
+            for i, (status, messages) in enumerate(results)
+            if status != 200 or pairs[i][1] not in "\n".join(m.get("text", "") for m in messages)
+        ]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        problems = [p for found in pool.map(both_at_once, range(10)) for p in found]
+    assert problems == [], "\n".join(problems)
+    for number in range(10):
+        rows = cluster.services.sql(f"SELECT data FROM events WHERE sender_id = 'lock-{number:02d}' ORDER BY id")
+        events = [json.loads(data) for (data,) in rows]
+        users = [i for i, e in enumerate(events) if e["event"] == "user"]
+        assert len(users) == 2
+        # The first turn is complete (its replies, then listening) before the second user message.
+        first_turn = events[users[0] + 1 : users[1]]
+        assert any(e["event"] == "bot" for e in first_turn)
+        assert first_turn[-1].get("event") == "action" and first_turn[-1].get("name") == "action_listen"
 
 
 def test_postgresql_briefly_unreachable_recovers_without_restarting_rasa(cluster):
