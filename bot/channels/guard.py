@@ -8,7 +8,7 @@ Every channel passes what a user typed through `check_message` before Rasa sees 
 - a text starting with `/` is what Rasa reads as an intent payload (`/intent{"entity": "value"}`).
   Only what the bot's own buttons send is let through: an intent of the model's domain (not Rasa's
   internal ones) whose entities are domain entities with a known value (a knowledge-base id of the
-  right type, or a short lower-case identifier for the others). So `/handoff{"email": ...}` or
+  right type, or a short word without @ < > " { } for the others). So `/handoff{"email": ...}` or
   `/inform_sector{"sector": "n'importe quoi"}` are refused politely, a slash followed by anything that
   is not a payload (`/etc/passwd`, `/ bonjour`) is read as ordinary text, and `/restart` (the
   "Recommencer" of the channels) restarts the conversation and greets.
@@ -51,8 +51,9 @@ PAYLOAD_LIKE = re.compile(r"^/[A-Za-z0-9_]+(?:$|[{\[@])")
 # Intents Rasa handles internally: a user never sends them.
 INTERNAL_INTENTS = {"session_start", "back", "nlu_fallback"}
 RESTART = "restart"
-# Values of entities that are not knowledge-base ids (e.g. a rating "up"/"down").
-IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,47}$")
+# Values of entities that are not knowledge-base ids (a rating "up"/"down", a mention): a short word
+# or phrase, accents allowed, nothing that carries structure or contact data (@ < > " { } / : ;).
+IDENTIFIER = re.compile(r"^[^\W_][\w.' -]{0,63}$")
 # Cf characters that are invisible and useless in a question (zero-width, bidi controls, BOM).
 INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e"}
 
