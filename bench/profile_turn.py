@@ -128,7 +128,7 @@ def main() -> int:
     import tensorflow  # noqa: F401
 
     memory["after importing rasa + tensorflow"] = rss_mb(pid)
-    from rasa.core.agent import load_agent
+    from rasa.core.agent import Agent
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.utils.endpoints import EndpointConfig
 
@@ -139,7 +139,7 @@ def main() -> int:
             endpoint = EndpointConfig(f"http://127.0.0.1:{servers.action_port}/webhook")
             store = SQLTrackerStore(dialect="sqlite", db=str(Path(tmp) / "tracker.db"))
             start = time.perf_counter()
-            agent = asyncio.run(load_agent(model_path=args.model, action_endpoint=endpoint, tracker_store=store))
+            agent = Agent.load(args.model, tracker_store=store, action_endpoint=endpoint)
             load_s = time.perf_counter() - start
             memory["after loading the model"] = rss_mb(pid)
             instrument()

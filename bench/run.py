@@ -78,8 +78,9 @@ def run_nlu(folds: int, tmp: Path) -> dict:
         print(f"[nlu] {name}: {folds}-fold cross-validation and held-out ...", flush=True)
         out = tmp / "nlu.json"
         start = time.perf_counter()
+        cv = ["--folds", str(folds)] if folds > 1 else ["--skip-cv"]
         subprocess.run(
-            [str(BIN / "python"), str(BENCH / "nlu_eval.py"), config, "--folds", str(folds), "--out", str(out)],
+            [str(BIN / "python"), str(BENCH / "nlu_eval.py"), config, *cv, "--out", str(out)],
             cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL,
         )
         results[name] = json.loads(out.read_text())
@@ -227,11 +228,16 @@ def targets(results: dict) -> list:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--folds", type=int, default=int(os.environ.get("BENCH_FOLDS", 5)))
+    parser.add_argument("--folds", type=int, default=int(os.environ.get("BENCH_FOLDS", 5)), help="0: held-out only")
     parser.add_argument("--only", default="cost,serve,nlu,matcher")
     args = parser.parse_args()
     steps = args.only.split(",")
-    results: dict = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    results: dict = {}
+    if args.only != parser.get_default("only") and RESULTS.exists():
+        # A partial run keeps the other sections of the last results.
+        results = json.loads(RESULTS.read_text())
+        results.pop("targets", None)
+    results.update({"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S")})
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ka2-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -247,9 +253,13 @@ def main() -> int:
             # settings for the before/after of that change.
             env = serve.run_sh_env()
             results["serve"] = serve.benchmark(model, env)
+            results["serve"]["config_sha"] = subprocess.run(
+                ["sha256sum", "config.yml"], cwd=ROOT, capture_output=True, text=True
+            ).stdout[:12]
             results["serve"]["env"] = env
-            print("[serve] again with TensorFlow's and glibc's stock settings ...", flush=True)
-            results["serve_stock_env"] = serve.benchmark(model, {k: "" for k in env})
+            if env:
+                print("[serve] again with TensorFlow's and glibc's stock settings ...", flush=True)
+                results["serve_stock_env"] = serve.benchmark(model, {k: "" for k in env})
         if "nlu" in steps:
             results["nlu"] = run_nlu(args.folds, tmp)
         if "matcher" in steps:
