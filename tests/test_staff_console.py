@@ -17,7 +17,7 @@ from bot.actions import helpdesk_store as store
 from bot.actions.helpdesk_store import AnswerRating, HandoffRequest
 from staff import conversations, search
 
-from .conftest import BIN, ROOT, helpdesk_smtp_env
+from .conftest import BIN, ROOT, Stack, helpdesk_smtp_env
 
 CONSOLE = BIN / "ka2-staff"
 YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
@@ -58,6 +58,19 @@ def rows(db: Path, query: str, *params) -> list:
 
 def tracker_events(db: Path, sender: str) -> List[dict]:
     return [json.loads(data) for (data,) in rows(db, "SELECT data FROM events WHERE sender_id = ? ORDER BY id", sender)]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory):
+    """A stack of this module's own: the counts below must not see other modules' conversations."""
+    workdir = tmp_path_factory.mktemp("staff-stack")
+    running = Stack(workdir, env={"KA2_DB_URL": f"sqlite:///{workdir / 'tracker.db'}"})
+    try:
+        running.start_actions()
+        running.start_rasa()
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +144,7 @@ def test_unanswered_groups_similar_messages_and_lists_down_rated_answers(store_d
     assert "asdfgh" in out
     # Answered questions and button payloads are not "unanswered".
     assert "c'est quoi exactement l'action clé 2 ?" not in out.split("Réponses notées 👎")[0]
-    assert "inform_sector" not in out
+    assert '/inform_sector{"sector"' not in out
     assert "1 × 👎 fact.small_scale.funding – Financement d'un partenariat à petite échelle" in out
     assert "question : « combien d'argent pour un partenariat à petite échelle ? » (staff-definition)" in out
 
