@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import asyncore
 import json
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -187,9 +189,8 @@ class Stack:
             return json.loads(response.read())
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("stack")
+def running_stack(workdir: Path) -> Iterator[Stack]:
+    """Start both servers in `workdir`, yield them, stop them."""
     # The action server's helpdesk tables (handoffs, ratings) go to the stack's own database.
     running = Stack(workdir, env={"KA2_DB_URL": f"sqlite:///{workdir / 'tracker.db'}"})
     try:
@@ -198,6 +199,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from running_stack(tmp_path_factory.mktemp("stack"))
+
+
+def run_form_validation(action: Any, intent: str, text: str, slots: Dict[str, Any], form: str, entities=None) -> tuple:
+    """A FormValidationAction run by rasa_sdk's own machinery: (messages, {slot: value})."""
+    domain = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text("utf-8"))
+    tracker = make_tracker(intent, text, entities, slots=slots, active_loop=form)
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, domain))
+    return dispatcher.messages, {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 @pytest.fixture

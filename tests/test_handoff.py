@@ -3,12 +3,10 @@ rasa_sdk's real Tracker and dispatcher and a real SQLite database."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 import yaml
-from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.actions import ActionAnswerQuestion, ActionClarify, ActionOfferHumanContact
 from bot.actions.feedback import ActionRateAnswer
@@ -21,7 +19,7 @@ from bot.actions.handoff import (
 )
 from bot.actions.helpdesk_store import list_feedback, list_handoffs
 
-from .conftest import ROOT, make_tracker, run_action
+from .conftest import ROOT, make_tracker, run_action, run_form_validation
 
 DOMAIN = yaml.safe_load(Path(ROOT / "bot" / "domain.yml").read_text("utf-8"))
 FORM = "handoff_form"
@@ -36,10 +34,7 @@ def helpdesk_db(tmp_path, monkeypatch):
 
 
 def validate(intent, text, slots, entities=None):
-    tracker = make_tracker(intent, text, entities, slots=slots, active_loop=FORM)
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(ValidateHandoffForm().run(dispatcher, tracker, DOMAIN))
-    return dispatcher.messages, {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    return run_form_validation(ValidateHandoffForm(), intent, text, slots, FORM, entities)
 
 
 def test_email_is_found_in_a_sentence_and_bad_ones_are_refused():

@@ -16,7 +16,7 @@ from bot.actions.project_matching import (
     ValidateProjectMatchingForm,
 )
 
-from .conftest import ROOT, make_tracker, run_action
+from .conftest import ROOT, make_tracker, run_action, run_form_validation
 
 FORM = "project_matching_form"
 DESCRIPTIONS = yaml.safe_load((ROOT / "tests" / "data" / "project_descriptions.yml").read_text("utf-8"))["descriptions"]
@@ -79,12 +79,7 @@ def test_only_the_sectors_own_priorities_and_the_horizontal_ones_are_proposed():
 
 
 def validate(intent, text, slots, entities=None):
-    tracker = make_tracker(intent, text, entities, slots=slots, active_loop=FORM)
-    from rasa_sdk.executor import CollectingDispatcher
-
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(ValidateProjectMatchingForm().run(dispatcher, tracker, DOMAIN))
-    return dispatcher.messages, {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    return run_form_validation(ValidateProjectMatchingForm(), intent, text, slots, FORM, entities)
 
 
 def test_sector_is_taken_from_a_synonym_in_free_text():

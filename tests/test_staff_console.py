@@ -17,7 +17,7 @@ from bot.actions import helpdesk_store as store
 from bot.actions.helpdesk_store import AnswerRating, HandoffRequest
 from staff import conversations, search
 
-from .conftest import BIN, ROOT, Stack, helpdesk_smtp_env
+from .conftest import BIN, ROOT, helpdesk_smtp_env, running_stack
 
 CONSOLE = BIN / "ka2-staff"
 YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
@@ -63,14 +63,7 @@ def tracker_events(db: Path, sender: str) -> List[dict]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory):
     """A stack of this module's own: the counts below must not see other modules' conversations."""
-    workdir = tmp_path_factory.mktemp("staff-stack")
-    running = Stack(workdir, env={"KA2_DB_URL": f"sqlite:///{workdir / 'tracker.db'}"})
-    try:
-        running.start_actions()
-        running.start_rasa()
-        yield running
-    finally:
-        running.stop()
+    yield from running_stack(tmp_path_factory.mktemp("staff-stack"))
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from .rendering import (
     render_entry,
     render_sector_priorities,
     render_submission,
+    sector_buttons,
     with_source,
 )
 
@@ -178,8 +179,8 @@ def answer_activities(kb: KnowledgeBase, query: Query) -> Reply:
 
 
 def ask_for_sector(kb: KnowledgeBase, intent: str) -> Reply:
-    buttons = [intent_button(s["label"], "inform_sector", sector=s["id"]) for s in kb.of_type("sector")]
-    return Reply([Message(kb.say("ask_sector_for_submission"), buttons)], [SlotSet(SLOT_PENDING_QUESTION, intent)])
+    question = Message(kb.say("ask_sector_for_submission"), sector_buttons(kb))
+    return Reply([question], [SlotSet(SLOT_PENDING_QUESTION, intent)])
 
 
 def answer_where_submit(kb: KnowledgeBase, query: Query) -> Reply:

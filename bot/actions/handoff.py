@@ -15,10 +15,11 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.types import DomainDict
 
 from .helpdesk_store import HandoffRequest, conversation_summary
-from .knowledge import KnowledgeBase, get_knowledge_base
+from .knowledge import get_knowledge_base
 from .notify import save_and_notify
 from .project_matching import NOT_AN_ANSWER, is_side_question, sector_in_message
-from .rendering import Message, intent_button
+from .query import latest_intent, typed_text
+from .rendering import Message, sector_buttons
 from .rendering import render_agency as agency_contacts
 
 NAME, EMAIL, SECTOR, QUESTION, CONFIRMED = (
@@ -33,15 +34,6 @@ EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)
 NAME_PREFIXES = re.compile(r"^(je m'appelle|je suis|moi c'est|c'est|mon nom est|mon nom c'est|nom\s*:)\s+", re.I)
 MAX_NAME_CHARS = 80
 MAX_QUESTION_CHARS = 2000
-
-
-def _text(tracker: Tracker) -> str:
-    text = (tracker.latest_message or {}).get("text") or ""
-    return "" if text.startswith("/") else text.strip()
-
-
-def _intent(tracker: Tracker) -> str:
-    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
 
 
 def find_email(text: str) -> Optional[str]:
@@ -62,7 +54,7 @@ class ValidateHandoffForm(FormValidationAction):
         return "validate_handoff_form"
 
     async def extract_handoff_name(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
-        text, intent = _text(tracker), _intent(tracker)
+        text, intent = typed_text(tracker), latest_intent(tracker)
         if tracker.get_slot("requested_slot") != NAME or not text or intent in NOT_AN_ANSWER:
             return {}
         if is_side_question(intent, text):
@@ -78,11 +70,11 @@ class ValidateHandoffForm(FormValidationAction):
         return {NAME: value}
 
     async def extract_handoff_email(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
-        text = _text(tracker)
+        text = typed_text(tracker)
         email = find_email(text)
         if email:
             return {EMAIL: email}
-        if tracker.get_slot("requested_slot") == EMAIL and text and _intent(tracker) not in NOT_AN_ANSWER:
+        if tracker.get_slot("requested_slot") == EMAIL and text and latest_intent(tracker) not in NOT_AN_ANSWER:
             return {EMAIL: ""}
         return {}
 
@@ -104,7 +96,7 @@ class ValidateHandoffForm(FormValidationAction):
         return {SECTOR: sector} if sector else {}
 
     async def extract_handoff_question(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
-        text, intent = _text(tracker), _intent(tracker)
+        text, intent = typed_text(tracker), latest_intent(tracker)
         if tracker.get_slot("requested_slot") != QUESTION or not text or intent in NOT_AN_ANSWER:
             return {}
         # Here a question is the answer: the user tells the advisor what they want to know.
@@ -113,30 +105,34 @@ class ValidateHandoffForm(FormValidationAction):
     async def extract_handoff_confirmed(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
         if tracker.get_slot("requested_slot") != CONFIRMED:
             return {}
-        intent = _intent(tracker)
+        intent = latest_intent(tracker)
         return {CONFIRMED: intent == "affirm"} if intent in ("affirm", "deny") else {}
 
 
-def _sector_buttons(kb: KnowledgeBase) -> List[Dict[str, str]]:
-    return [intent_button(s["label"], "inform_sector", sector=s["id"]) for s in kb.of_type("sector")]
+class _AskWithSentence(Action):
+    """An `action_ask_<slot>` that says one sentence of knowledge/messages.yml."""
 
+    action_name = ""
+    message_key = ""
 
-class ActionAskHandoffName(Action):
     def name(self) -> str:
-        return "action_ask_handoff_name"
+        return self.action_name
 
     def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
-        dispatcher.utter_message(text=get_knowledge_base().say("ask_handoff_name"))
+        dispatcher.utter_message(text=get_knowledge_base().say(self.message_key))
         return []
 
 
-class ActionAskHandoffEmail(Action):
-    def name(self) -> str:
-        return "action_ask_handoff_email"
+class ActionAskHandoffName(_AskWithSentence):
+    action_name, message_key = "action_ask_handoff_name", "ask_handoff_name"
 
-    def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
-        dispatcher.utter_message(text=get_knowledge_base().say("ask_handoff_email"))
-        return []
+
+class ActionAskHandoffEmail(_AskWithSentence):
+    action_name, message_key = "action_ask_handoff_email", "ask_handoff_email"
+
+
+class ActionAskHandoffQuestion(_AskWithSentence):
+    action_name, message_key = "action_ask_handoff_question", "ask_handoff_question"
 
 
 class ActionAskHandoffSector(Action):
@@ -145,16 +141,7 @@ class ActionAskHandoffSector(Action):
 
     def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         kb = get_knowledge_base()
-        dispatcher.utter_message(text=kb.say("ask_handoff_sector"), buttons=_sector_buttons(kb))
-        return []
-
-
-class ActionAskHandoffQuestion(Action):
-    def name(self) -> str:
-        return "action_ask_handoff_question"
-
-    def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
-        dispatcher.utter_message(text=get_knowledge_base().say("ask_handoff_question"))
+        dispatcher.utter_message(text=kb.say("ask_handoff_sector"), buttons=sector_buttons(kb))
         return []
 
 

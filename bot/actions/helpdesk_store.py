@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -211,34 +211,18 @@ def _engine(db_url: Optional[str]) -> Engine:
     return engine_for(db_url or helpdesk_db_url())
 
 
+def _from_row(cls, row: Mapping[str, Any], **decoded: Any):
+    """A stored dataclass from a table row: columns and fields share their names."""
+    return cls(**{f.name: decoded.get(f.name, row[f.name]) for f in fields(cls)})
+
+
 def _handoff_from_row(row: Mapping[str, Any]) -> StoredHandoff:
-    return StoredHandoff(
-        id=row["id"],
-        created_at=row["created_at"],
-        sender_id=row["sender_id"],
-        channel=row["channel"],
-        name=row["name"],
-        email=row["email"],
-        sector=row["sector"],
-        agency_id=row["agency_id"],
-        question=row["question"],
-        topic=row["topic"],
-        last_messages=[tuple(line) for line in json.loads(row["last_messages"] or "[]")],
-        status=row["status"],
-        notified_at=row["notified_at"],
-    )
+    lines = [tuple(line) for line in json.loads(row["last_messages"] or "[]")]
+    return _from_row(StoredHandoff, row, last_messages=lines)
 
 
 def _rating_from_row(row: Mapping[str, Any]) -> StoredRating:
-    return StoredRating(
-        id=row["id"],
-        created_at=row["created_at"],
-        sender_id=row["sender_id"],
-        channel=row["channel"],
-        answer_id=row["answer_id"],
-        question=row["question"],
-        rating=row["rating"],
-    )
+    return _from_row(StoredRating, row)
 
 
 def save_handoff(request: HandoffRequest, db_url: Optional[str] = None, now: Optional[dt.datetime] = None) -> int:

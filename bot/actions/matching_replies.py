@@ -6,19 +6,15 @@ from typing import Dict, List, Optional
 
 from .knowledge import KnowledgeBase
 from .matching import MatchResult, PriorityMatch
-from .rendering import Message, intent_button, with_source
+from .rendering import Message, intent_button, sector_buttons, with_source
 
 RESTART_PAYLOAD = "/ask_priority_matching"
 CHANGE_DESCRIPTION_PAYLOAD = "/change_project_description"
 
 
-def sector_buttons(kb: KnowledgeBase) -> List[Dict[str, str]]:
-    buttons = [intent_button(s["label"], "inform_sector", sector=s["id"]) for s in kb.of_type("sector")]
-    return buttons + [intent_button(kb.say("button_dont_know_sector"), "dont_know")]
-
-
 def ask_sector(kb: KnowledgeBase) -> Message:
-    return Message(kb.say("ask_project_sector"), sector_buttons(kb))
+    dont_know = intent_button(kb.say("button_dont_know_sector"), "dont_know")
+    return Message(kb.say("ask_project_sector"), sector_buttons(kb) + [dont_know])
 
 
 def explain_sectors(kb: KnowledgeBase) -> Message:

@@ -23,7 +23,7 @@ from .matching_replies import (
     explain_sectors,
     render_result,
 )
-from .query import resolve_entities
+from .query import latest_intent, resolve_entities, typed_text
 
 FORM = "project_matching_form"
 SECTOR, DESCRIPTION, PROFILE, DRAFT = (
@@ -51,19 +51,10 @@ def is_side_question(intent: str, text: str) -> bool:
     return asks and intent != "ask_priority_matching" and ("?" in text or len(text.split()) <= SHORT_QUESTION_WORDS)
 
 
-def _text(tracker: Tracker) -> str:
-    text = (tracker.latest_message or {}).get("text") or ""
-    return "" if text.startswith("/") else text.strip()
-
-
-def _intent(tracker: Tracker) -> str:
-    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
-
-
 def sector_in_message(kb: KnowledgeBase, tracker: Tracker) -> Optional[str]:
     """The sector the latest message names, by NLU entity or by a knowledge-base synonym."""
     message = tracker.latest_message or {}
-    found = resolve_entities(kb, message.get("entities") or [], _text(tracker)).get("sector", [])
+    found = resolve_entities(kb, message.get("entities") or [], typed_text(tracker)).get("sector", [])
     return found[0] if found else None
 
 
@@ -90,7 +81,7 @@ class ValidateProjectMatchingForm(FormValidationAction):
     ) -> Dict[str, Any]:
         kb = get_knowledge_base()
         requested = tracker.get_slot("requested_slot")
-        intent = _intent(tracker)
+        intent = latest_intent(tracker)
         if intent in NOT_AN_ANSWER:
             return {}
         sector = sector_in_message(kb, tracker)
@@ -124,8 +115,8 @@ class ValidateProjectMatchingForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         requested = tracker.get_slot("requested_slot")
-        intent = _intent(tracker)
-        text = _text(tracker)
+        intent = latest_intent(tracker)
+        text = typed_text(tracker)
         if not text or intent in NOT_AN_ANSWER or is_side_question(intent, text):
             return {}
         if requested == DESCRIPTION:
@@ -155,7 +146,7 @@ class ValidateProjectMatchingForm(FormValidationAction):
     ) -> Dict[str, Any]:
         if tracker.get_slot("requested_slot") != PROFILE:
             return {}
-        intent = _intent(tracker)
+        intent = latest_intent(tracker)
         if intent in PROFILE_BY_INTENT:
             return {PROFILE: PROFILE_BY_INTENT[intent]}
         return {PROFILE: UNRECOGNISED} if intent in UNCLEAR else {}

@@ -57,6 +57,16 @@ def resolve_entities(kb: KnowledgeBase, extracted: List[Dict[str, Any]], text: s
     return {k: v for k, v in found.items() if v}
 
 
+def typed_text(tracker: Tracker) -> str:
+    """What the user typed in the latest message; a button payload ("/intent{...}") is not text."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    return "" if text.startswith("/") else text.strip()
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+
+
 def query_from_tracker(kb: KnowledgeBase, tracker: Tracker) -> Query:
     message = tracker.latest_message or {}
     text = message.get("text") or ""
@@ -86,6 +96,8 @@ __all__ = [
     "Query",
     "query_from_tracker",
     "resolve_entities",
+    "typed_text",
+    "latest_intent",
     "SLOT_LAST_OBJECT",
     "SLOT_LAST_OBJECT_TYPE",
     "SLOT_LISTED_OBJECTS",

@@ -158,3 +158,8 @@ def rating_buttons(kb: KnowledgeBase) -> List[Button]:
         intent_button(kb.say("button_rate_up"), "rate_answer", rating="up"),
         intent_button(kb.say("button_rate_down"), "rate_answer", rating="down"),
     ]
+
+
+def sector_buttons(kb: KnowledgeBase) -> List[Button]:
+    """One button per sector of the base, answering "which sector?" with its id."""
+    return [intent_button(s["label"], "inform_sector", sector=s["id"]) for s in kb.of_type("sector")]
