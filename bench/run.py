@@ -57,28 +57,41 @@ def machine() -> dict:
     }
 
 
-def pipelines(tmp: Path) -> dict:
-    """config.yml, Rasa's default without spaCy, and config.yml without character n-grams."""
+def pipelines(tmp: Path, include: str) -> dict:
+    """config.yml; config.yml without character n-grams; Rasa's default without spaCy; the pipeline
+    before issue 6 (DIET + spaCy). `include`: "all", or "fast" for the first two only."""
     config = yaml.safe_load((ROOT / "config.yml").read_text())
-    no_char = dict(config)
-    no_char["pipeline"] = [c for c in config["pipeline"] if c.get("analyzer") not in ("char", "char_wb")]
-    no_char.pop("policies", None)
+    no_char = {k: v for k, v in config.items() if k != "policies"}
+    no_char["pipeline"] = [
+        {**c, "char_ngrams": None} if c["name"].endswith("LinearIntentClassifier") else c
+        for c in config["pipeline"]
+        if c.get("analyzer") not in ("char", "char_wb")
+    ]
     path = tmp / "no_char_ngrams.yml"
     path.write_text(yaml.safe_dump(no_char, allow_unicode=True, sort_keys=False))
-    return {
+    chosen = {
         "config.yml (project)": str(ROOT / "config.yml"),
-        "Rasa default, no spaCy": str(BENCH / "pipelines" / "default_no_spacy.yml"),
         "config.yml without char n-grams": str(path),
+        "Rasa default, no spaCy": str(BENCH / "pipelines" / "default_no_spacy.yml"),
+        "before: DIET + spaCy": str(BENCH / "pipelines" / "diet_spacy_before.yml"),
     }
+    return chosen if include == "all" else dict(list(chosen.items())[:2])
 
 
-def run_nlu(folds: int, tmp: Path) -> dict:
+# The before/after reference is scored on the held-out file only: its five extra DIET trainings would
+# take the run past its 20-minute bound.
+HELDOUT_ONLY = {"before: DIET + spaCy"}
+
+
+def run_nlu(folds: int, tmp: Path, include: str) -> dict:
     results = {}
-    for name, config in pipelines(tmp).items():
-        print(f"[nlu] {name}: {folds}-fold cross-validation and held-out ...", flush=True)
+    for name, config in pipelines(tmp, include).items():
+        cv_folds = 0 if name in HELDOUT_ONLY else folds
+        print(f"[nlu] {name}: {f'{cv_folds}-fold cross-validation and ' if cv_folds > 1 else ''}held-out ...",
+              flush=True)
         out = tmp / "nlu.json"
         start = time.perf_counter()
-        cv = ["--folds", str(folds)] if folds > 1 else ["--skip-cv"]
+        cv = ["--folds", str(cv_folds)] if cv_folds > 1 else ["--skip-cv"]
         subprocess.run(
             [str(BIN / "python"), str(BENCH / "nlu_eval.py"), config, *cv, "--out", str(out)],
             cwd=ROOT, env=ENV, check=True, stdout=subprocess.DEVNULL,
@@ -230,6 +243,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=int(os.environ.get("BENCH_FOLDS", 5)), help="0: held-out only")
     parser.add_argument("--only", default="cost,serve,nlu,matcher")
+    parser.add_argument("--pipelines", default="all", choices=["all", "fast"],
+                        help="fast: config.yml and its variant only (no DIET training)")
     args = parser.parse_args()
     steps = args.only.split(",")
     results: dict = {}
@@ -261,7 +276,7 @@ def main() -> int:
                 print("[serve] again with TensorFlow's and glibc's stock settings ...", flush=True)
                 results["serve_stock_env"] = serve.benchmark(model, {k: "" for k in env})
         if "nlu" in steps:
-            results["nlu"] = run_nlu(args.folds, tmp)
+            results["nlu"] = run_nlu(args.folds, tmp, args.pipelines)
         if "matcher" in steps:
             results["matcher"] = run_matcher()
     results["targets"] = targets(results)

@@ -55,6 +55,13 @@ def test_name_is_cleaned_and_a_side_question_is_not_a_name():
     assert "handoff_name" not in slots
     _, slots = validate("inform_sector", "Moi c'est Jean Dupont", {"requested_slot": "handoff_name"})
     assert slots["handoff_name"] == "Jean Dupont"
+    # A bare name is unknown to the model (out_of_scope): it is the answer, unless asked as a question.
+    _, slots = validate("out_of_scope", "Awa Diallo", {"requested_slot": "handoff_name"})
+    assert slots["handoff_name"] == "Awa Diallo"
+    _, slots = validate("out_of_scope", "il fait beau à Namur ?", {"requested_slot": "handoff_name"})
+    assert "handoff_name" not in slots
+    _, slots = validate("introduce_self", "je m'appelle Awa Diallo", {"requested_slot": "handoff_name"})
+    assert slots["handoff_name"] == "Awa Diallo"
 
 
 def test_sector_known_from_the_matching_dialogue_is_not_asked_again():

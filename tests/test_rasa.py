@@ -10,7 +10,7 @@ import pytest
 from .conftest import BIN, OUTPUT, ROOT, model_path
 
 HELDOUT = ROOT / "tests" / "data" / "nlu_heldout.yml"
-MIN_HELDOUT_ACCURACY = 0.93  # measured 0.948 with config.yml (README, Performance)
+MIN_HELDOUT_ACCURACY = 0.95  # measured 0.978 with config.yml (README, Performance)
 
 
 def rasa(*args: str) -> subprocess.CompletedProcess:

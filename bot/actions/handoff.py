@@ -57,7 +57,9 @@ class ValidateHandoffForm(FormValidationAction):
         text, intent = typed_text(tracker), latest_intent(tracker)
         if tracker.get_slot("requested_slot") != NAME or not text or intent in NOT_AN_ANSWER:
             return {}
-        if is_side_question(intent, text):
+        # A bare name ("Awa Diallo") looks like nothing the assistant knows, hence out_of_scope: here
+        # it is the answer, unless it is asked as a question.
+        if is_side_question(intent, text) and (intent != "out_of_scope" or "?" in text):
             return {}
         return {NAME: clean_name(text) or ""}
 

@@ -46,10 +46,13 @@ def install() -> None:
     if getattr(remote._validate_action_result, "_ka2_compiled", False):
         return
 
+    original = remote._validate_action_result
+
     def _validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
         return validate_action_result(result)
 
     _validate_action_result._ka2_compiled = True  # type: ignore[attr-defined]
+    _validate_action_result.__wrapped__ = original  # type: ignore[attr-defined]
     remote._validate_action_result = _validate_action_result  # type: ignore[method-assign]
 
 
