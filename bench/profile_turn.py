@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from serve import SCRIPTS, Servers, rss_mb  # noqa: E402
+from serve import SCRIPTS, Servers  # noqa: E402
 
 TIMES: dict = defaultdict(float)
 CALLS: dict = defaultdict(int)
@@ -134,11 +134,11 @@ def main() -> int:
     memory = {"python": own_rss_mb()}
     import rasa.core.agent  # noqa: F401
     import tensorflow  # noqa: F401
+    from rasa.core.tracker_store import SQLTrackerStore
 
     # As `rasa run` with this project's credentials.yml: the channels package installs the compiled
     # response validator and the action timeout (bot/channels/__init__.py).
     import bot.channels  # noqa: F401
-    from rasa.core.tracker_store import SQLTrackerStore
 
     memory["after importing rasa + tensorflow"] = own_rss_mb()
     from rasa.core.agent import Agent

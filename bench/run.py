@@ -78,9 +78,10 @@ def pipelines(tmp: Path, include: str) -> dict:
     return chosen if include == "all" else dict(list(chosen.items())[:2])
 
 
-# The before/after reference is scored on the held-out file only: its five extra DIET trainings would
-# take the run past its 20-minute bound.
-HELDOUT_ONLY = {"before: DIET + spaCy"}
+# The two DIET pipelines are scored on the held-out file only: 5-fold cross-validation of Rasa's default
+# DIET (2 x 256 transformer, 100 epochs) ran for more than 90 minutes on 2 cores (2026-11-28) without
+# finishing, far past the run's 20-minute bound. BENCH_DIET_CV=1 cross-validates them anyway.
+HELDOUT_ONLY = set() if os.environ.get("BENCH_DIET_CV") == "1" else {"Rasa default, no spaCy", "before: DIET + spaCy"}
 
 
 def run_nlu(folds: int, tmp: Path, include: str) -> dict:

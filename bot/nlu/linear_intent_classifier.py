@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -42,7 +42,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     """Intents from word (1-2) and character (2-4, within words) TF-IDF n-grams, logistic regression."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {
             "word_ngrams": [1, 2],
             "char_ngrams": [2, 4],
@@ -53,10 +53,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         return ["sklearn", "skops"]
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                  model: Optional[Any] = None) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -64,8 +64,8 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self.model = model
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "LinearIntentClassifier":
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
     def _new_model(self) -> Any:
@@ -99,9 +99,9 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         texts = [normalise(m.get(TEXT) or "") for m in messages]
         probabilities = self.model.predict_proba(texts)
         intents = self.model.classes_
-        for message, row in zip(messages, probabilities):
+        for message, row in zip(messages, probabilities, strict=False):
             ranking = sorted(
-                ({"name": str(name), "confidence": float(p)} for name, p in zip(intents, row)),
+                ({"name": str(name), "confidence": float(p)} for name, p in zip(intents, row, strict=False)),
                 key=lambda item: -item["confidence"],
             )
             message.set(INTENT, ranking[0], add_to_output=True)
@@ -115,8 +115,8 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             sio.dump(self.model, directory / "intent_model.skops")
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> LinearIntentClassifier:
         import skops.io as sio
 
         try:
