@@ -9,7 +9,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.linear_intent_classifier import LinearIntentClassifier, normalise
+from bot.actions.knowledge import normalise
+from bot.nlu.linear_intent_classifier import LinearIntentClassifier
 
 EXAMPLES = {
     "ask_funding": ["combien d'argent pour un projet", "quel est le montant de la subvention", "le budget c'est combien",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 from typing import Any, Dict
 
-from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions import action as rasa_action
@@ -55,5 +54,3 @@ def install() -> None:
     _validate_action_result.__wrapped__ = original  # type: ignore[attr-defined]
     remote._validate_action_result = _validate_action_result  # type: ignore[method-assign]
 
-
-__all__ = ["ValidationError", "install", "validate_action_result"]

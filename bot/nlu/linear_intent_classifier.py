@@ -5,7 +5,8 @@ is more accurate on the held-out messages, trains in seconds instead of minutes,
 TensorFlow graph (DIET's loading alone took ~20 s of Rasa's start-up) and answers in well under a
 millisecond. The comparison is in the README's performance section (`make bench`).
 
-The text is lower-cased and its accents removed before the n-grams are taken, so "priorites",
+The text is normalised as the knowledge base compares what users type (lower case, no accents, plain
+apostrophes, hyphens as spaces: `bot.actions.knowledge.normalise`) before the n-grams are taken, so "priorites",
 "Priorités" and "PRIORITÉS" are the same word; character n-grams (within words) absorb typos and
 SMS spellings. Persisted with skops (no pickle); loading refuses any type outside scikit-learn,
 NumPy and SciPy.
@@ -14,7 +15,6 @@ NumPy and SciPy.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -26,15 +26,12 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+# The same folding the knowledge base uses to compare what users type (accents, case, apostrophes).
+from bot.actions.knowledge import normalise
+
 logger = logging.getLogger(__name__)
 
 TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.")
-
-
-def normalise(text: str) -> str:
-    """Lower case, accents removed, typographic apostrophes made plain."""
-    decomposed = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
