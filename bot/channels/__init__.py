@@ -7,6 +7,7 @@
 - `action_calls`: the action server's responses checked with a schema compiled once (speed).
 - `resilience`: a polite answer within a bounded time when the action server is down or slow.
 - `tracker_store.ResilientSQLTrackerStore`: the SQL tracker store surviving a database restart.
+- `lock_store.AtomicRedisLockStore`: the Redis lock store with atomic ticket updates (several instances).
 - `bot.actions.log_privacy`: e-mail addresses masked in the logs (installed here for the Rasa server).
 
 Channel-specific rendering (markdown, buttons, message length) lives here, never in the actions.
