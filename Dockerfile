@@ -35,4 +35,4 @@ USER 1001
 ENV RASA_TELEMETRY_ENABLED=false PYTHONPATH=/app
 EXPOSE 5055
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5055/health', timeout=3)"
-CMD ["rasa", "run", "actions", "--actions", "bot.actions", "--port", "5055"]
+CMD ["python", "-m", "rasa_sdk", "--actions", "bot.actions", "--port", "5055"]

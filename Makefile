@@ -82,7 +82,7 @@ run: train check-knowledge web-deps
 	@scripts/run.sh
 
 actions: $(VENV)/.installed
-	$(BIN)/rasa run actions --actions bot.actions --port 5055
+	SANIC_HOST=127.0.0.1 $(BIN)/python -m rasa_sdk --actions bot.actions --port 5055
 
 shell: train check-knowledge
 	@scripts/run.sh shell

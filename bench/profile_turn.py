@@ -16,6 +16,7 @@ import asyncio
 import functools
 import inspect
 import json
+import logging
 import os
 import sys
 import tarfile
@@ -135,11 +136,14 @@ def main() -> int:
     import rasa.core.agent  # noqa: F401
     import tensorflow  # noqa: F401
     from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.utils.log_utils import configure_structlog
 
     # As `rasa run` with this project's credentials.yml: the channels package installs the compiled
     # response validator and the action timeout (bot/channels/__init__.py).
     import bot.channels  # noqa: F401
 
+    # As `rasa run` does (INFO): unconfigured, structlog prints every debug event and inflates the timings.
+    configure_structlog(logging.INFO)
     memory["after importing rasa + tensorflow"] = own_rss_mb()
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig

@@ -171,12 +171,14 @@ def table(results: dict) -> str:
         lines.append("")
         lines.append(f"Serving (REST channel + action server, 127.0.0.1, SQLite tracker store; {label})")
         lines.append(
-            f"{'concurrent':>10} {'turns':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'turns/s':>8} {'errors':>6}"
+            f"{'user pause s':>12} {'concurrent':>10} {'turns':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+            f"{'turns/s':>8} {'errors':>6}"
         )
-        for level in serve["levels"]:
+        for level in serve["levels"] + serve.get("saturation", []):
+            pause = "{:g}-{:g}".format(*level["think_s"]) if level.get("think_s") else "none"
             lines.append(
-                f"{level['concurrency']:>10} {level['turns']:>6} {level['p50_ms']:>7} {level['p95_ms']:>7} "
-                f"{level['p99_ms']:>7} {level['turns_per_s']:>8} {level['errors']:>6}"
+                f"{pause:>12} {level['concurrency']:>10} {level['turns']:>6} {level['p50_ms']:>7} "
+                f"{level['p95_ms']:>7} {level['p99_ms']:>7} {level['turns_per_s']:>8} {level['errors']:>6}"
             )
         lines.append(
             f"cold start: Rasa {serve['rasa_cold_start_s']} s (process start to first answer), actions "
@@ -216,8 +218,8 @@ def targets(results: dict) -> list:
     serve, cost, nlu = results.get("serve"), results.get("cost"), results.get("nlu")
     if serve:
         eight = next(level for level in serve["levels"] if level["concurrency"] == 8)
-        add("p50 < 30 ms at 8 concurrent", eight["p50_ms"], eight["p50_ms"] < 30)
-        add("p95 < 100 ms at 8 concurrent", eight["p95_ms"], eight["p95_ms"] < 100)
+        add("p50 < 30 ms at 8 concurrent (users pausing)", eight["p50_ms"], eight["p50_ms"] < 30)
+        add("p95 < 100 ms at 8 concurrent (users pausing)", eight["p95_ms"], eight["p95_ms"] < 100)
         add(">= 60 turns/s at saturation (one Rasa process)", serve["turns_per_s_saturation"],
             serve["turns_per_s_saturation"] >= 60)
         add("zero errors", serve["errors"], serve["errors"] == 0)
@@ -264,7 +266,8 @@ def main() -> int:
         if "serve" in steps:
             import serve
 
-            print(f"[serve] cold start, memory, load at {list(serve.LEVELS)} concurrent conversations ...", flush=True)
+            print(f"[serve] cold start, memory, {list(serve.LEVELS)} concurrent conversations pausing "
+                  f"{serve.THINK_S} s, then {list(serve.SATURATION_LEVELS)} without pause ...", flush=True)
             # As `make run` serves (scripts/run.sh's thread and malloc settings), then with the stock
             # settings for the before/after of that change.
             env = serve.run_sh_env()

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import socket
 import subprocess
@@ -21,7 +22,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -70,8 +71,14 @@ SCRIPTS: List[List[str]] = [
     ],
 ]
 TURNS_PER_ROUND = sum(len(s) for s in SCRIPTS)
-# Concurrency -> conversations run (each concurrent user runs scripts back to back).
-LEVELS = {1: 10, 8: 40, 32: 96}
+# Latency: concurrency -> conversations run, each user pausing THINK_S seconds before each message (a
+# chat user reads and types for several seconds; one second on average is a busy site).
+LEVELS = {1: 5, 8: 40, 32: 96}
+THINK_S = (0.5, 1.5)
+# Saturation: the same scripts with no pause at all, as fast as the server answers (throughput). With
+# no pause, latency is concurrency / throughput by construction (Little's law), so it is reported too
+# but says nothing about what a user waits for.
+SATURATION_LEVELS = {8: 40, 32: 96}
 
 
 def run_sh_env() -> Dict[str, str]:
@@ -132,6 +139,7 @@ class Servers:
             "RASA_TELEMETRY_ENABLED": "false",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            "SANIC_HOST": "127.0.0.1",  # the action server listens on loopback only
             **(env or {}),
         }
         # A variable given as "" is removed: the library's own default applies.
@@ -161,7 +169,7 @@ class Servers:
     def start_actions(self, timeout: float = 90) -> float:
         start = time.perf_counter()
         self.actions = self._spawn(
-            [str(BIN / "rasa"), "run", "actions", "--actions", "bot.actions", "--port", str(self.action_port)],
+            [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(self.action_port)],
             "actions.log",
         )
         deadline = start + timeout
@@ -181,8 +189,9 @@ class Servers:
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
             f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.workdir / "tracker.db"}"\n'
         )
-        credentials = self.workdir / "credentials.yml"
-        credentials.write_text("rest:\n")
+        # The project's channels as `make run` opens them (bot.channels.rest.RestInput, whose import also
+        # installs the action-call and resilience extensions of bot/channels).
+        credentials = ROOT / "credentials.yml"
         start = time.perf_counter()
         self.rasa = self._spawn(
             [
@@ -214,10 +223,13 @@ class Servers:
         self.processes.clear()
 
 
-async def run_level(url: str, concurrency: int, conversations: int, tag: str) -> dict:
-    """`conversations` scripted conversations, `concurrency` at a time; latency of every turn."""
+async def run_level(url: str, concurrency: int, conversations: int, tag: str,
+                    think_s: Optional[Tuple[float, float]] = None) -> dict:
+    """`conversations` scripted conversations, `concurrency` at a time; latency of every turn.
+    `think_s`: a user's pause before each message, uniform in that range (seeded), or none."""
     import aiohttp
 
+    pauses = random.Random(f"{tag}-{concurrency}")
     latencies: List[float] = []
     errors: List[str] = []
     queue: asyncio.Queue = asyncio.Queue()
@@ -231,6 +243,8 @@ async def run_level(url: str, concurrency: int, conversations: int, tag: str) ->
             i = queue.get_nowait()
             sender = f"bench-{tag}-{concurrency}-{i}"
             for text in SCRIPTS[i % len(SCRIPTS)]:
+                if think_s:
+                    await asyncio.sleep(pauses.uniform(*think_s))
                 start = time.perf_counter()
                 try:
                     async with session.post(
@@ -249,6 +263,7 @@ async def run_level(url: str, concurrency: int, conversations: int, tag: str) ->
         elapsed = time.perf_counter() - start
     return {
         "concurrency": concurrency,
+        "think_s": list(think_s) if think_s else None,
         "conversations": conversations,
         "turns": len(latencies),
         "p50_ms": round(percentile(latencies, 0.50), 1),
@@ -271,10 +286,15 @@ def benchmark(model: Path, env: Optional[Dict[str, str]] = None, levels: Optiona
             # Warm-up: every script once, so every code path (form, matcher, actions) has run.
             asyncio.run(run_level(servers.url, 1, len(SCRIPTS), "warmup"))
             result["rss_mb_after_warmup"] = {"rasa": rss_mb(servers.rasa.pid), "actions": rss_mb(servers.actions.pid)}
-            result["levels"] = [asyncio.run(run_level(servers.url, c, n, "load")) for c, n in levels.items()]
+            result["levels"] = [
+                asyncio.run(run_level(servers.url, c, n, "paced", THINK_S)) for c, n in levels.items()
+            ]
+            result["saturation"] = [
+                asyncio.run(run_level(servers.url, c, n, "saturation")) for c, n in SATURATION_LEVELS.items()
+            ]
             result["rss_mb_after_load"] = {"rasa": rss_mb(servers.rasa.pid), "actions": rss_mb(servers.actions.pid)}
-            result["turns_per_s_saturation"] = max(level["turns_per_s"] for level in result["levels"])
-            result["errors"] = sum(level["errors"] for level in result["levels"])
+            result["turns_per_s_saturation"] = max(level["turns_per_s"] for level in result["saturation"])
+            result["errors"] = sum(level["errors"] for level in result["levels"] + result["saturation"])
         finally:
             servers.stop()
     return result

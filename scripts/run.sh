@@ -25,7 +25,9 @@ stop() {
 }
 trap 'stop; exit 0' INT TERM EXIT
 
-"$BIN/rasa" run actions --actions bot.actions --port 5055 >logs/actions.log 2>&1 &
+# rasa_sdk directly: `rasa run actions` would import Rasa's command line (50 MB) for nothing. Rasa
+# reaches it on loopback; nothing else should (KA2_ACTIONS_HOST=0.0.0.0 to expose it anyway).
+SANIC_HOST=${KA2_ACTIONS_HOST:-127.0.0.1} "$BIN/python" -m rasa_sdk --actions bot.actions --port 5055 >logs/actions.log 2>&1 &
 ACTIONS_PID=$!
 PIDS+=("$ACTIONS_PID")
 

@@ -77,6 +77,12 @@ def model_path() -> Path:
     return MODEL
 
 
+def action_server_args(port: int) -> List[str]:
+    """The action server as scripts/run.sh starts it: rasa_sdk directly (`rasa run actions` would import
+    Rasa's command line for nothing), on loopback only (SANIC_HOST, set by the callers' environment)."""
+    return [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(port)]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -121,7 +127,7 @@ class Stack:
     def _spawn(self, args: List[str], log_name: str) -> tuple:
         log = self.workdir / log_name
         env = {**os.environ, "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-        env.update({"RASA_TELEMETRY_ENABLED": "false", **self.env})
+        env.update({"RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1", **self.env})
         process = subprocess.Popen(
             args, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
@@ -130,7 +136,7 @@ class Stack:
 
     def start_actions(self) -> None:
         process, log = self._spawn(
-            [str(BIN / "rasa"), "run", "actions", "--actions", "bot.actions", "--port", str(self.action_port)],
+            action_server_args(self.action_port),
             "actions.log",
         )
         wait_for(f"http://127.0.0.1:{self.action_port}/health", process, log, timeout=60)
@@ -164,7 +170,7 @@ class Stack:
         wait_for(self.url + "/", process, log)
 
     def stop_rasa(self) -> None:
-        self._stop([p for p in self.processes if "run" in p.args and "actions" not in p.args])
+        self._stop([p for p in self.processes if "rasa_sdk" not in p.args])
 
     def _stop(self, processes: List[subprocess.Popen]) -> None:
         for process in processes:
@@ -266,7 +272,7 @@ def start_rasa_patiently(stack: Stack, timeout: float = 600) -> None:
     try:
         stack.start_rasa()
     except RuntimeError as error:
-        rasa = [p for p in stack.processes if "run" in p.args and "actions" not in p.args]
+        rasa = [p for p in stack.processes if "rasa_sdk" not in p.args]
         if "not ready" not in str(error) or not rasa:
             raise
         wait_for(stack.url + "/", rasa[-1], stack.workdir / "rasa.log", timeout=timeout)

@@ -48,7 +48,7 @@ def text_of(messages: List[Dict[str, Any]]) -> str:
 
 
 def action_server(stack: Stack) -> Any:
-    return next(p for p in stack.processes if "actions" in p.args)
+    return next(p for p in stack.processes if "rasa_sdk" in p.args)
 
 
 def timed(stack: Stack, sender: str, text: str) -> tuple:

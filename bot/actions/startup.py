@@ -5,6 +5,9 @@ the action server at start-up with one line naming the file, entry and field, in
 users half a base.
 """
 
+import ctypes
+import ctypes.util
+import gc
 import os
 
 from .knowledge import KnowledgeError, get_knowledge_base
@@ -23,3 +26,18 @@ if os.environ.get("KA2_LAZY_MATCHER") != "1":
         get_matcher()
     except OSError as error:  # the spaCy model is missing
         raise SystemExit(f"spaCy model fr_core_news_md missing, action server not started: {error}") from None
+
+
+def release_freed_memory() -> None:
+    """Give the heap freed by loading (spaCy's model files are parsed into short-lived objects) back
+    to the system: glibc keeps it otherwise, about 30 MB of the action server's resident memory."""
+    gc.collect()
+    libc = ctypes.util.find_library("c")
+    if libc:
+        try:
+            ctypes.CDLL(libc).malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+            pass
+
+
+release_freed_memory()
