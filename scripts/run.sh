@@ -3,7 +3,8 @@
 # Rasa (:5005: REST, socketio for the widget, Telegram when TELEGRAM_TOKEN is set); Ctrl-C stops all.
 # `scripts/run.sh shell` opens a terminal chat instead of the HTTP servers.
 # Variables: KA2_MODEL (models/ka2.tar.gz), KA2_KNOWLEDGE_DIR (knowledge), WEB_PORT (8000),
-# RASA_PUBLIC_URL (the Rasa URL browsers use, http://localhost:5005),
+# RASA_PUBLIC_URL (the Rasa URL browsers use, http://localhost:5005), KA2_ACTIONS_HOST (127.0.0.1: the action
+# server listens on loopback, where Rasa calls it),
 # TELEGRAM_TOKEN, TELEGRAM_BOT_NAME, TELEGRAM_WEBHOOK_URL, TELEGRAM_SECRET_TOKEN, TELEGRAM_API_URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
