@@ -104,6 +104,18 @@ def test_follow_up_fact_uses_the_action_talked_about():
     assert "6 à 24 mois" in text and "12 à 36" not in text
 
 
+def test_two_actions_named_are_both_described_with_buttons_once():
+    entities = [{"entity": "action_type", "value": "KA220"}, {"entity": "action_type", "value": "KA210"}]
+    messages, slots = ask("ask_action_details", "quelle différence entre KA220 et KA210 ?", entities)
+    assert len(messages) == 2
+    assert "Partenariats de coopération" in messages[0]["text"] and "petite échelle" in messages[1]["text"]
+    assert all("Source :" in m["text"] for m in messages)
+    assert not messages[0].get("buttons") and payloads(messages[1:])
+    # Neither action is "the one talked about": a follow-up fact answers for both.
+    assert slots.get("knowledge_base_last_object") is None
+    assert "6 à 24 mois" in all_text(ask("ask_duration", "et la durée ?", slots=slots)[0])
+
+
 def test_unknown_fact_says_so_and_points_to_the_agency():
     messages, _ = ask(
         "ask_deadline",

@@ -106,7 +106,15 @@ def answer_action_details(kb: KnowledgeBase, query: Query) -> Reply:
     actions = query.ids("action_type")
     if not actions:
         return answer_actions(kb, query)
-    return answer_entry(kb, actions[0])
+    if len(actions) == 1:
+        return answer_entry(kb, actions[0])
+    # "quelle différence entre KA220 et KA210 ?": each action named, side by side; buttons once, at the end.
+    messages = [
+        Message(f"**{kb.entries[action_id]['label']}**\n" + answer_entry(kb, action_id).messages[0].text)
+        for action_id in actions
+    ]
+    messages[-1].buttons = answer_entry(kb, actions[-1]).messages[0].buttons
+    return Reply(messages, _remember([], kb))
 
 
 def _actions_in_context(kb: KnowledgeBase, query: Query) -> List[str]:
