@@ -204,6 +204,20 @@ def test_every_button_payload_fits_telegram_and_is_valid_json(kb):
                     json.loads(button["payload"][button["payload"].index("{") :])
 
 
+def test_no_answer_offers_two_buttons_with_the_same_text(kb):
+    from bot.actions.answers import answer
+    from bot.actions.query import Query
+
+    for entry_id in kb.entries:
+        for message in answer(kb, Query("ask_topic", entities={"topic": [entry_id]})).messages:
+            titles = [b["title"] for b in message.buttons]
+            assert len(titles) == len(set(titles)), (entry_id, titles)
+    messages, _ = ask("ask_countries", "quels pays peuvent participer ?")
+    assert [b["title"] for b in messages[-1]["buttons"]][:2] == [
+        "Partenaires d'un partenariat de coopération", "Partenaires d'un partenariat à petite échelle"
+    ]
+
+
 def test_clarify_out_of_scope_and_human_contact_answer_in_french():
     clarify, _ = run_action(ActionClarify(), make_tracker("nlu_fallback", "blabla"))
     assert "Je ne suis pas sûr d'avoir compris" in all_text(clarify) and payloads(clarify)

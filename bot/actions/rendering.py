@@ -47,7 +47,15 @@ def button_for(kb: KnowledgeBase, entry_id: str) -> Button:
 
 def related_buttons(kb: KnowledgeBase, entry: Dict[str, Any], exclude: Iterable[str] = ()) -> List[Button]:
     skip = set(exclude) | {entry["id"]}
-    return [button_for(kb, target) for target in entry.get("related", []) if target not in skip][:MAX_BUTTONS]
+    targets = [target for target in entry.get("related", []) if target not in skip][:MAX_BUTTONS]
+    buttons = [button_for(kb, target) for target in targets]
+    # Two entries may share a short button text ("Combien de partenaires ?" for each action): the user
+    # could not tell them apart, so those buttons show the entries' own labels instead.
+    titles = [b["title"] for b in buttons]
+    for target, button in zip(targets, buttons):
+        if titles.count(button["title"]) > 1:
+            button["title"] = kb.entries[target]["label"]
+    return buttons
 
 
 def intent_button(title: str, intent: str, **entities: str) -> Button:
