@@ -52,7 +52,7 @@ def related_buttons(kb: KnowledgeBase, entry: Dict[str, Any], exclude: Iterable[
     # Two entries may share a short button text ("Combien de partenaires ?" for each action): the user
     # could not tell them apart, so those buttons show the entries' own labels instead.
     titles = [b["title"] for b in buttons]
-    for target, button in zip(targets, buttons):
+    for target, button in zip(targets, buttons, strict=False):
         if titles.count(button["title"]) > 1:
             button["title"] = kb.entries[target]["label"]
     return buttons
