@@ -166,12 +166,10 @@ def table(results: dict) -> str:
                 f"{f(ho, 'entity_f1'):>6} {f(ho, 'fallback_share')[1:]:>5} {ho['train_seconds']:>7.1f} "
                 f"{r['model_mb']:>5.1f}"
             )
-    for key, label in (("serve", "scripts/run.sh settings"), ("serve_stock_env", "stock TensorFlow/glibc settings")):
-        serve = results.get(key)
-        if not serve:
-            continue
+    serve = results.get("serve")
+    if serve:
         lines.append("")
-        lines.append(f"Serving (REST channel + action server, 127.0.0.1, SQLite tracker store; {label})")
+        lines.append("Serving (REST channel + action server, 127.0.0.1, SQLite tracker store, make run's settings)")
         lines.append(
             f"{'user pause s':>12} {'concurrent':>10} {'turns':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
             f"{'turns/s':>8} {'errors':>6}"
@@ -270,17 +268,10 @@ def main() -> int:
 
             print(f"[serve] cold start, memory, {list(serve.LEVELS)} concurrent conversations pausing "
                   f"{serve.THINK_S} s, then {list(serve.SATURATION_LEVELS)} without pause ...", flush=True)
-            # As `make run` serves (scripts/run.sh's thread and malloc settings), then with the stock
-            # settings for the before/after of that change.
-            env = serve.run_sh_env()
-            results["serve"] = serve.benchmark(model, env)
+            results["serve"] = serve.benchmark(model)
             results["serve"]["config_sha"] = subprocess.run(
                 ["sha256sum", "config.yml"], cwd=ROOT, capture_output=True, text=True
             ).stdout[:12]
-            results["serve"]["env"] = env
-            if env:
-                print("[serve] again with TensorFlow's and glibc's stock settings ...", flush=True)
-                results["serve_stock_env"] = serve.benchmark(model, {k: "" for k in env})
         if "nlu" in steps:
             results["nlu"] = run_nlu(args.folds, tmp, args.pipelines)
         if "matcher" in steps:

@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import random
-import re
 import socket
 import subprocess
 import sys
@@ -81,12 +80,6 @@ THINK_S = (0.5, 1.5)
 SATURATION_LEVELS = {8: 40, 32: 96}
 
 
-def run_sh_env() -> Dict[str, str]:
-    """The serving settings scripts/run.sh exports with a default (`export NAME=${NAME:-value}`)."""
-    text = (ROOT / "scripts" / "run.sh").read_text()
-    return {m.group(1): m.group(2) for m in re.finditer(r"^export (\w+)=\$\{\1:-([^}]*)\}", text, re.M)}
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -142,8 +135,6 @@ class Servers:
             "SANIC_HOST": "127.0.0.1",  # the action server listens on loopback only
             **(env or {}),
         }
-        # A variable given as "" is removed: the library's own default applies.
-        self.env = {k: v for k, v in self.env.items() if v != ""}
         self.action_port, self.rasa_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self.processes: List[subprocess.Popen] = []

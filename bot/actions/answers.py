@@ -109,11 +109,9 @@ def answer_action_details(kb: KnowledgeBase, query: Query) -> Reply:
     if len(actions) == 1:
         return answer_entry(kb, actions[0])
     # "quelle différence entre KA220 et KA210 ?": each action named, side by side; buttons once, at the end.
-    messages = [
-        Message(f"**{kb.entries[action_id]['label']}**\n" + answer_entry(kb, action_id).messages[0].text)
-        for action_id in actions
-    ]
-    messages[-1].buttons = answer_entry(kb, actions[-1]).messages[0].buttons
+    rendered = [answer_entry(kb, action_id).messages[0] for action_id in actions]
+    messages = [Message(f"**{kb.entries[a]['label']}**\n{m.text}") for a, m in zip(actions, rendered, strict=True)]
+    messages[-1].buttons = rendered[-1].buttons
     return Reply(messages, _remember([], kb))
 
 
