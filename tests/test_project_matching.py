@@ -62,6 +62,16 @@ def test_matches_explain_themselves_with_the_users_words():
     assert all(word.lower() in text for m in result.matches for word in m.words)
 
 
+def test_a_sector_name_is_never_given_as_a_reason():
+    # The horizontal priorities' texts list the sectors they serve ("la jeunesse et le sport").
+    for text, sector in [
+        ("un club de sport organise des tournois de foot avec des jeunes réfugiés du quartier", "sector.sport"),
+        ("des échanges de jeunes autour de la citoyenneté européenne et du sport", "sector.youth"),
+    ]:
+        result = get_matcher().match(text, sector)
+        assert result.matches and not {"sport", "jeunes", "jeunesse"} & {w for m in result.matches for w in m.words}
+
+
 def test_the_matcher_is_deterministic():
     text = "former nos enseignants au codage et à la robotique avec des écoles en Estonie"
     first = get_matcher().match(text, "sector.school").matches

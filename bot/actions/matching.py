@@ -91,6 +91,7 @@ class PriorityMatcher:
     def __init__(self, kb: KnowledgeBase, nlp) -> None:
         self.kb = kb
         self.nlp = nlp
+        self.sector_stems = _sector_stems(kb)
         self.profiles = {p["id"]: self._profile(p) for p in kb.of_type("priority")}
         self.horizontal_ids = {p["id"] for p in kb.of_type("priority", scope="horizontal")}
 
@@ -111,7 +112,7 @@ class PriorityMatcher:
                 profile.phrases.append(normalise(keyword))
         doc = self.nlp(f"{priority['label']}. {priority['text']}")
         content = self._content_tokens(doc)
-        profile.text_stems = {stem(t.lemma_) for t in content} | {stem(t.text) for t in content}
+        profile.text_stems = ({stem(t.lemma_) for t in content} | {stem(t.text) for t in content}) - self.sector_stems
         keywords_doc = self.nlp(" ".join(priority.get("keywords", [])))
         profile.vector = _mean_vector([*content, *self._content_tokens(keywords_doc)])
         return profile
@@ -137,6 +138,14 @@ class PriorityMatcher:
         horizontal = self.kb.of_type("priority", scope="horizontal")
         own = self.kb.of_type("priority", scope=sector_id) if sector_id else []
         return [*own, *horizontal]
+
+
+def _sector_stems(kb: KnowledgeBase) -> Set[str]:
+    """Stems of the one-word names of the sectors ("sport", "jeunesse", "écoles"). A priority's text that
+    lists the sectors it serves ("la jeunesse et le sport") says nothing of a project's theme, and the
+    sector is asked separately: these words never count as shared text."""
+    names = [name for sector in kb.of_type("sector") for name in [sector["label"], *sector.get("synonyms", [])]]
+    return {stem(name) for name in names if len(normalise(name).split()) == 1}
 
 
 def _mean_vector(tokens: Sequence[Any]):
