@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 import urllib.request
 from collections import defaultdict
 from typing import Any, Dict, Iterator, List
@@ -45,8 +46,11 @@ class FakeSio:
 
     def __init__(self, *args: Any, **kwargs: Any):
         self.handlers: Dict[str, Any] = {}
-        self.rooms: Dict[str, set] = defaultdict(set)
+        self.members: Dict[str, set] = defaultdict(set)
         self.emitted: List[tuple] = []
+
+    def rooms(self, sid: str, namespace: Any = None) -> List[str]:
+        return [sid] + [room for room, sids in self.members.items() if sid in sids]
 
     def on(self, event: str, handler: Any = None, namespace: Any = None) -> Any:
         def register(function: Any) -> Any:
@@ -64,12 +68,18 @@ class FakeSio:
 
 class SyncEnterRoom(FakeSio):  # python-socketio < 5.10 (the lock's 5.9.0)
     def enter_room(self, sid: str, room: str, namespace: Any = None) -> None:
-        self.rooms[room].add(sid)
+        self.members[room].add(sid)
+
+    def leave_room(self, sid: str, room: str, namespace: Any = None) -> None:
+        self.members[room].discard(sid)
 
 
 class AsyncEnterRoom(FakeSio):  # python-socketio >= 5.10
     async def enter_room(self, sid: str, room: str, namespace: Any = None) -> None:
-        self.rooms[room].add(sid)
+        self.members[room].add(sid)
+
+    async def leave_room(self, sid: str, room: str, namespace: Any = None) -> None:
+        self.members[room].discard(sid)
 
 
 STOCK_BROKEN = [
@@ -97,7 +107,7 @@ def test_session_request_joins_the_session_room(channel_class, server_class, mon
     channel.blueprint(on_new_message)
     session = "0123456789abcdef0123456789abcdef"
     asyncio.run(channel.sio.handlers["session_request"]("sid-1", {"session_id": session}))
-    assert channel.sio.rooms[session] == {"sid-1"}, "the browser would never receive the bot's replies"
+    assert channel.sio.members[session] == {"sid-1"}, "the browser would never receive the bot's replies"
     assert ("session_confirm", session, "sid-1") in channel.sio.emitted
 
 
@@ -111,6 +121,22 @@ def test_the_fix_replaces_the_stock_handler_on_the_real_server():
     assert isinstance(channel.sio, AsyncServer)
     handler = channel.sio.handlers["/"]["session_request"]
     assert handler.__module__ == "bot.channels.webchat"
+
+
+@pytest.mark.parametrize("server_class", [SyncEnterRoom, AsyncEnterRoom], ids=["socketio<5.10", "socketio>=5.10"])
+def test_a_new_session_on_the_same_socket_leaves_the_old_room(server_class, monkeypatch):
+    # "Recommencer": the late reply to the previous conversation must not reach this socket.
+    monkeypatch.setattr(rasa_socketio, "AsyncServer", server_class)
+    channel = SocketIOInput(session_persistence=True)
+
+    async def on_new_message(_: Any) -> None:
+        pass
+
+    channel.blueprint(on_new_message)
+    request = channel.sio.handlers["session_request"]
+    asyncio.run(request("sid-1", {"session_id": "a" * 32}))
+    asyncio.run(request("sid-1", {"session_id": "b" * 32}))
+    assert channel.sio.members["a" * 32] == set() and channel.sio.members["b" * 32] == {"sid-1"}
 
 
 def test_a_malformed_session_id_gets_a_fresh_one(monkeypatch):
@@ -309,6 +335,36 @@ def test_recommencer_starts_a_new_conversation(web):
     browser.wait(selector=".ka2-status", text="Nouvelle conversation")
     browser.wait(selector=BOT, text="Bonjour")
     assert browser.count(selector=USER) == 0 and session_id(web) != old
+    no_page_errors(browser)
+
+
+def bot_messages(stack: Stack, sender: str) -> List[Dict[str, Any]]:
+    """The bot messages of a conversation that the widget shows (a text or buttons)."""
+    with urllib.request.urlopen(f"{stack.url}/conversations/{sender}/tracker", timeout=30) as response:
+        events = json.loads(response.read())["events"]
+    return [e for e in events if e["event"] == "bot" and (e.get("text") or (e.get("data") or {}).get("buttons"))]
+
+
+def test_recommencer_never_shows_the_late_answer_of_the_previous_conversation(web):
+    browser, stack = web["browser"], web["stack"]
+    old = session_id(web)
+    browser.fill(selector="#ka2-chat-input", value="Quelles activités peut-on organiser ?")
+    # Ask, then restart in the same instant: the answer arrives after "Recommencer".
+    browser.evaluate(
+        expression="document.querySelector('.ka2-form').requestSubmit(), "
+        "document.querySelector('.ka2-restart').click(), true"
+    )
+    browser.wait(selector=BOT, text="Bonjour")
+    deadline = time.monotonic() + 60
+    while "Quelles activités peut-on organiser ?" not in user_events(stack, old) or not bot_messages(stack, old):
+        assert time.monotonic() < deadline, "the question never reached the previous conversation"
+        time.sleep(0.2)
+    ask(browser, "où déposer un projet jeunesse ?", "BIJ")
+    browser.wait(selector=".ka2-quick-reply")  # the turn's last message carries the suggestions
+    new = session_id(web)
+    assert new != old and browser.count(selector=USER) == 1
+    # What the widget shows is the new conversation, all of it and nothing else.
+    assert browser.count(selector=BOT) == len(bot_messages(stack, new))
     no_page_errors(browser)
 
 

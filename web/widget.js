@@ -102,6 +102,7 @@
     };
     this.socket = null;
     this.ready = false;
+    this.restarting = false;
     this.outbox = [];
     this.build();
     this.state.messages.forEach(this.show, this);
@@ -203,6 +204,7 @@
     this.socket.on("session_confirm", function (sessionId) {
       var id = typeof sessionId === "string" ? sessionId : (sessionId || {}).session_id;
       if (id && id !== self.state.sessionId) { self.state.sessionId = id; self.save(); }
+      self.restarting = false;
       self.ready = true;
       if (self.panel.classList.contains("ka2-offline")) self.setStatus("");
       self.greet();
@@ -252,6 +254,8 @@
   };
 
   Widget.prototype.receive = function (message) {
+    // Until the new session is confirmed, what arrives answers the conversation the user left.
+    if (this.restarting) return;
     var buttons = (message.quick_replies || message.buttons || []).filter(function (b) { return b && b.title; })
       .map(function (b) { return { title: String(b.title), payload: String(b.payload || b.title) }; });
     var text = message.text;
@@ -319,6 +323,7 @@
     this.input.focus();
     if (this.socket && this.socket.connected) {
       this.ready = false;
+      this.restarting = true;
       this.socket.emit("session_request", { session_id: this.state.sessionId });
     }
   };

@@ -62,11 +62,22 @@ def origin_allowed(origin: Optional[str], allowed: Sequence[str]) -> bool:
     return "*" in allowed or origin.rstrip("/") in allowed
 
 
+async def _settle(result: Any) -> None:
+    # Room calls are plain methods before python-socketio 5.10 and coroutines from it on.
+    if inspect.isawaitable(result):
+        await result
+
+
 async def join_room(sio: Any, sid: str, room: str, namespace: Optional[str]) -> None:
-    """Put `sid` in `room`, whether `enter_room` is synchronous (< 5.10) or a coroutine (>= 5.10)."""
-    joined = sio.enter_room(sid, room, namespace=namespace)
-    if inspect.isawaitable(joined):
-        await joined
+    """Put `sid` in `room` only: it leaves the rooms of the sessions it asked for before.
+
+    "Recommencer" asks for a new session on the same socket; without leaving the old room, the late
+    reply to a question of the previous conversation would land in the new one.
+    """
+    for previous in list(sio.rooms(sid, namespace=namespace) or []):
+        if previous not in (sid, room):
+            await _settle(sio.leave_room(sid, previous, namespace=namespace))
+    await _settle(sio.enter_room(sid, room, namespace=namespace))
 
 
 class SocketIOInput(rasa_socketio.SocketIOInput):
