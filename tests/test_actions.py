@@ -128,6 +128,21 @@ def test_unknown_fact_says_so_and_points_to_the_agency():
     assert "2021" not in text.split("Source")[0].replace("appel 2021", "")  # no invented date
 
 
+def test_a_year_the_base_does_not_describe_is_said_before_the_answer():
+    messages, _ = ask("ask_deadline", "c'est quoi la date limite pour 2025 ?")
+    assert messages[0]["text"].startswith("Je n'ai pas d'information vérifiée sur l'appel 2025")
+    assert "appel 2021" in messages[0]["text"] and "AEF-Europe" in messages[0]["text"]
+    assert "20 mai 2021" in all_text(messages[1:]) and payloads(messages)  # the known dates, labelled 2021
+
+
+def test_the_described_year_or_the_programme_period_gets_no_year_notice():
+    for text in ("date limite 2021 ?", "la date limite du programme 2021-2027 ?", "date limite ?", "2025 € avant quand ?"):
+        messages, _ = ask("ask_deadline", text)
+        assert "Je n'ai pas d'information vérifiée" not in all_text(messages), text
+    messages, _ = ask("ask_current_call", "et pour 2026 ?")
+    assert messages[0]["text"].startswith("Mes réponses décrivent l'**appel 2021**")
+
+
 def test_button_payload_answers_the_named_entry():
     messages, slots = ask(
         "ask_topic",

@@ -17,6 +17,7 @@ from .query import (
     SLOT_MENTION,
     SLOT_PENDING_QUESTION,
     Query,
+    years_mentioned,
 )
 from .rendering import (
     Message,
@@ -270,9 +271,24 @@ HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
 }
 
 
+def with_year_notice(kb: KnowledgeBase, query: Query, reply: Reply) -> Reply:
+    """Say first when the user asks about a call the base does not describe ("pour 2025 ?")."""
+    asked = years_mentioned(query.text)
+    if query.intent == "ask_current_call":  # its answer is precisely what the base says of later calls
+        return reply
+    if not asked or set(asked) & set(kb.years) or not kb.years:
+        return reply  # "2021-2027" names the described call: no notice
+    notice = kb.say(
+        "year_not_covered",
+        asked=" et ".join(str(y) for y in dict.fromkeys(asked)),
+        years=", ".join(str(y) for y in kb.years),
+    )
+    return Reply([Message(notice)] + reply.messages, reply.events)
+
+
 def answer(kb: KnowledgeBase, query: Query, tracker: Any = None) -> Reply:
     """The reply to a KA2 question; topics named by `intent` in the base need no handler."""
     if query.intent == "ask_more_details":
         return answer_more_details(kb, query, tracker)
     handler = HANDLERS.get(query.intent, answer_topic)
-    return handler(kb, query)
+    return with_year_notice(kb, query, handler(kb, query))

@@ -115,6 +115,11 @@ class KnowledgeBase:
         return self.of_type(spec.pop("type"), **spec)
 
     @functools.cached_property
+    def years(self) -> List[int]:
+        """The calls (years) the entries describe."""
+        return sorted({e["year"] for e in self.entries.values() if isinstance(e.get("year"), int)})
+
+    @functools.cached_property
     def synonym_index(self) -> Dict[str, Dict[str, str]]:
         """entity name -> normalised surface form -> entry id."""
         index: Dict[str, Dict[str, str]] = {}

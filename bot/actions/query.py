@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -57,6 +58,15 @@ def resolve_entities(kb: KnowledgeBase, extracted: List[Dict[str, Any]], text: s
     return {k: v for k, v in found.items() if v}
 
 
+# A year of the programme's era (20[1-4]x); "2025 €" is an amount, not a year.
+YEAR = re.compile(r"(?<![\d.,])(20[1-4]\d)(?![\d.,]|\s*(?:€|eur))", re.IGNORECASE)
+
+
+def years_mentioned(text: str) -> List[int]:
+    """The years a typed message names ("la date limite pour 2025 ?"); none in a button payload."""
+    return [] if text.startswith("/") else [int(y) for y in YEAR.findall(text)]
+
+
 def typed_text(tracker: Tracker) -> str:
     """What the user typed in the latest message; a button payload ("/intent{...}") is not text."""
     text = (tracker.latest_message or {}).get("text") or ""
@@ -97,6 +107,7 @@ __all__ = [
     "query_from_tracker",
     "resolve_entities",
     "typed_text",
+    "years_mentioned",
     "latest_intent",
     "SLOT_LAST_OBJECT",
     "SLOT_LAST_OBJECT_TYPE",
