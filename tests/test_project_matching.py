@@ -126,6 +126,13 @@ def test_a_short_description_is_kept_and_more_is_asked():
     assert "Par exemple" in messages[0]["text"]
 
 
+def test_an_opening_message_about_its_sectors_own_priority_is_the_description():
+    # Only the school priorities speak of drop-out: judged without the sector it names, it looked vague.
+    text = "notre école de devoirs voudrait lutter contre le décrochage des élèves du primaire"
+    _, slots = validate("describe_project", text, {})
+    assert slots["project_sector"] == "sector.school" and slots["project_description"] == text
+
+
 def test_a_side_question_is_not_taken_as_a_description():
     slots_before = {"requested_slot": "project_description", "project_sector": "sector.youth"}
     _, slots = validate("ask_action_details", "c'est quoi une petite échelle ?", slots_before)

@@ -123,9 +123,11 @@ class ValidateProjectMatchingForm(FormValidationAction):
             if intent == "inform_sector" and len(text.split()) < 8:
                 return {}  # a sector change, handled by extract_project_sector
             return {DESCRIPTION: text}
-        # The message that opened the form may already describe the project.
+        # The message that opened the form may already describe the project; judged against the
+        # sector it names ("une maison de jeunes"), whose own priorities it may be about.
         if requested is None and intent in {"describe_project", "ask_priority_matching"}:
-            if not get_matcher().match(text, None).vague:
+            sector = tracker.get_slot(SECTOR) or sector_in_message(get_knowledge_base(), tracker)
+            if not get_matcher().match(text, sector).vague:
                 return {DESCRIPTION: text}
         return {}
 
