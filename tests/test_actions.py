@@ -143,6 +143,28 @@ def test_the_described_year_or_the_programme_period_gets_no_year_notice():
     assert messages[0]["text"].startswith("Mes réponses décrivent l'**appel 2021**")
 
 
+def test_a_ka2_question_outside_the_base_says_so_and_names_whom_to_ask():
+    messages, _ = ask("ask_not_in_base", "on doit avoir un numéro OID ?")
+    (message,) = messages
+    assert message["text"].startswith("Je n'ai pas d'information vérifiée sur ce point.")
+    assert "https://www.lebij.be" in message["text"] and "https://www.erasmusplus-fr.be" in message["text"]
+    assert "/start_handoff" in payloads(messages)
+    # A sector named picks its agency only.
+    messages, _ = ask("ask_not_in_base", "faut-il un rapport final pour un projet jeunesse ?")
+    assert "https://www.lebij.be" in messages[0]["text"] and "erasmusplus-fr" not in messages[0]["text"]
+
+
+def test_several_sectors_get_the_rule_and_each_agency():
+    entities = [{"entity": "sector", "value": "jeunes"}, {"entity": "sector", "value": "écoles"}]
+    messages, _ = ask("ask_where_submit", "mon projet touche les jeunes et les écoles, je dépose où ?", entities)
+    (message,) = messages
+    text = message["text"]
+    assert "celui que son impact vise le plus" in text
+    assert "« Jeunesse » : **BIJ" in text and "« Enseignement scolaire » : **AEF-Europe**" in text
+    assert "Source :" in text
+    assert {'/ask_topic{"topic":"agency.bij"}', '/ask_topic{"topic":"agency.aef_europe"}'} <= set(payloads(messages))
+
+
 def test_button_payload_answers_the_named_entry():
     messages, slots = ask(
         "ask_topic",

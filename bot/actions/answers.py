@@ -29,6 +29,7 @@ from .rendering import (
     render_entry,
     render_sector_priorities,
     render_submission,
+    render_submission_choice,
     sector_buttons,
     with_source,
 )
@@ -127,6 +128,27 @@ def _actions_in_context(kb: KnowledgeBase, query: Query) -> List[str]:
     return [a["id"] for a in kb.of_type("action", management="decentralised")]
 
 
+def _with_website(agency: Dict[str, Any]) -> str:
+    return f"{agency['label']} ({agency['website']})" if agency.get("website") else agency["label"]
+
+
+def agency_names(kb: KnowledgeBase, agency_ids: List[str]) -> str:
+    """ "BIJ (Bureau International Jeunesse) (https://www.lebij.be), AEF-Europe (...)": whom to ask."""
+    return ", ".join(
+        kb.say("fact_unknown_eacea") if a == "agency.eacea" else _with_website(kb.entries[a]) for a in agency_ids
+    )
+
+
+def answer_not_in_base(kb: KnowledgeBase, query: Query) -> Reply:
+    """A KA2 question the base has no verified answer to (OID, payments, reports...): say so, name whom to ask."""
+    agencies = query.ids("agency") or [kb.entries[s]["agency"] for s in query.ids("sector")]
+    if not agencies:
+        agencies = ["agency.bij", "agency.aef_europe"]
+    years = ", ".join(str(y) for y in kb.years)
+    text = kb.say("not_in_base", years=years, agencies=agency_names(kb, list(dict.fromkeys(agencies))))
+    return Reply([Message(text, handoff_buttons(kb) + main_topic_buttons(kb)[:2])], _remember([], kb))
+
+
 def answer_fact(kb: KnowledgeBase, query: Query) -> Reply:
     attribute = ATTRIBUTE_BY_INTENT[query.intent]
     messages: List[Message] = []
@@ -139,11 +161,7 @@ def answer_fact(kb: KnowledgeBase, query: Query) -> Reply:
             messages.append(Message(text))
             answered.append(fact["id"])
         else:
-            agencies = [kb.entries[a] for a in action["managed_by"]]
-            names = ", ".join(
-                kb.say("fact_unknown_eacea") if a["id"] == "agency.eacea" else f"{a['label']} ({a.get('website', '')})"
-                for a in agencies
-            )
+            names = agency_names(kb, action["managed_by"])
             messages.append(Message(kb.say("fact_unknown", action=action["label"], agencies=names)))
     last_fact = kb.get(answered[-1]) if answered else None
     buttons = related_buttons(kb, last_fact) if last_fact else [button_for(kb, "topic.current_call")]
@@ -194,6 +212,9 @@ def answer_where_submit(kb: KnowledgeBase, query: Query) -> Reply:
     sectors = query.ids("sector")
     if not sectors:
         return ask_for_sector(kb, "ask_where_submit")
+    if len(sectors) > 1:
+        chosen = [kb.entries[s] for s in sectors]
+        return Reply([render_submission_choice(kb, chosen)], _remember(["topic.where_submit"], kb))
     return Reply([render_submission(kb, kb.entries[sectors[0]])], _remember([sectors[0]], kb))
 
 
@@ -267,6 +288,7 @@ HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
     "inform_sector": answer_inform_sector,
     "ask_agency_contact": answer_agency_contact,
     "ask_more_details": answer_more_details,
+    "ask_not_in_base": answer_not_in_base,
     **{intent: answer_fact for intent in ATTRIBUTE_BY_INTENT},
 }
 

@@ -146,6 +146,19 @@ def render_submission(kb: KnowledgeBase, sector: Dict[str, Any]) -> Message:
     return Message(with_source(kb, "\n".join(lines), rule), buttons[:MAX_BUTTONS])
 
 
+def render_submission_choice(kb: KnowledgeBase, sectors: List[Dict[str, Any]]) -> Message:
+    """Several sectors named: the rule (the sector the impact targets most decides), then each one's agency."""
+    rule = kb.entries["topic.where_submit"]
+    lines = [kb.say("submit_several_sectors")]
+    lines += [
+        kb.say("submit_if_sector", sector=s["label"], agency=kb.entries[s["agency"]]["label"]) for s in sectors
+    ]
+    lines.append(rule["answer"].strip())
+    agencies = list(dict.fromkeys(s["agency"] for s in sectors))
+    buttons = [button_for(kb, a) for a in agencies] + related_buttons(kb, rule, exclude=agencies)
+    return Message(with_source(kb, "\n".join(lines), rule), buttons[:MAX_BUTTONS])
+
+
 def render_agency(kb: KnowledgeBase, agency: Dict[str, Any]) -> Message:
     full_name = agency.get("full_name", "")
     title = f"**{agency['label']}**" + (f" – {full_name}" if full_name and full_name not in agency["label"] else "")
