@@ -217,8 +217,10 @@ def test_agency_contact_gives_only_verified_details():
     messages, _ = ask("ask_agency_contact", "comment contacter le BIJ ?", [{"entity": "agency", "value": "BIJ"}])
     text = all_text(messages)
     assert "https://www.lebij.be" in text and "Adresse" not in text
+    assert "Je n'ai pas de coordonnées vérifiées pour : e-mail, téléphone, adresse." in text
     aef, _ = ask("ask_agency_contact", "téléphone AEF", [{"entity": "agency", "value": "AEF"}])
     assert "02/542.62.78" in all_text(aef) and "relevées en 2022" in all_text(aef)
+    assert "Je n'ai pas de coordonnées vérifiées" not in all_text(aef)  # it has them all
 
 
 def test_every_topic_intent_of_the_base_gets_an_answer_with_source(kb):

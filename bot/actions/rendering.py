@@ -163,11 +163,16 @@ def render_agency(kb: KnowledgeBase, agency: Dict[str, Any]) -> Message:
     full_name = agency.get("full_name", "")
     title = f"**{agency['label']}**" + (f" – {full_name}" if full_name and full_name not in agency["label"] else "")
     lines = [title, agency["answer"].strip()]
-    contacts = [(k, agency[k]) for k in ("website", "email", "phone", "address") if agency.get(k)]
+    kinds = ("website", "email", "phone", "address")
+    contacts = [(k, agency[k]) for k in kinds if agency.get(k)]
     if contacts:
         lines += [kb.say("agency_contact_line", kind=kb.say(f"contact_kind_{k}"), value=v) for k, v in contacts]
         if agency.get("contact_note"):
             lines.append(kb.say("contact_note", note=agency["contact_note"]))
+        # "Le téléphone du BIJ ?": say which details the base lacks rather than leave them out silently.
+        missing = [kb.say(f"contact_kind_{k}").lower() for k in kinds if not agency.get(k)]
+        if missing:
+            lines.append(kb.say("contact_missing", kinds=", ".join(missing)))
     else:
         lines.append(kb.say("no_verified_contact", agency=agency["label"]))
     return Message(with_source(kb, "\n".join(lines), agency), related_buttons(kb, agency))
