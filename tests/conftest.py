@@ -77,9 +77,13 @@ def model_path() -> Path:
     return MODEL
 
 
+# Servers started by the tests listen on loopback only; rasa_sdk's server has no --host but reads SANIC_HOST.
+LOOPBACK_ENV = {"SANIC_HOST": "127.0.0.1"}
+
+
 def action_server_args(port: int) -> List[str]:
     """The action server as scripts/run.sh starts it: rasa_sdk directly (`rasa run actions` would import
-    Rasa's command line for nothing), on loopback only (SANIC_HOST, set by the callers' environment)."""
+    Rasa's command line for nothing), on loopback with LOOPBACK_ENV in its environment."""
     return [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "bot.actions", "--port", str(port)]
 
 
@@ -127,7 +131,7 @@ class Stack:
     def _spawn(self, args: List[str], log_name: str) -> tuple:
         log = self.workdir / log_name
         env = {**os.environ, "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-        env.update({"RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1", **self.env})
+        env.update({"RASA_TELEMETRY_ENABLED": "false", **LOOPBACK_ENV, **self.env})
         process = subprocess.Popen(
             args, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True
         )

@@ -31,7 +31,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from bot.channels.guard import UNAVAILABLE
-from tests.conftest import BIN, ROOT, action_server_args, free_port, model_path, wait_for
+from tests.conftest import BIN, LOOPBACK_ENV, ROOT, action_server_args, free_port, model_path, wait_for
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("KA2_SCALE_TEST") != "1", reason="run by `make test-scale` (KA2_SCALE_TEST=1)"
@@ -131,7 +131,7 @@ class Cluster:
         self.env = {
             **os.environ,
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false",
-            "SANIC_HOST": "127.0.0.1",  # the action server listens on loopback only
+            **LOOPBACK_ENV,
             "KA2_ACTION_SERVER_URL": f"http://127.0.0.1:{self.action_port}/webhook",
             "KA2_DB_HOST": "127.0.0.1", "KA2_DB_PORT": str(services.pg_port), "KA2_DB_NAME": "ka2",
             "KA2_DB_USER": "postgres", "KA2_DB_PASSWORD": "",

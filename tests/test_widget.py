@@ -195,9 +195,13 @@ def session_id(web: Dict[str, Any]) -> str:
     return web["browser"].evaluate(expression=f"JSON.parse(sessionStorage.getItem({key})).sessionId")
 
 
-def user_events(stack: Stack, sender: str) -> List[str]:
+def tracker_events(stack: Stack, sender: str) -> List[Dict[str, Any]]:
     with urllib.request.urlopen(f"{stack.url}/conversations/{sender}/tracker", timeout=30) as response:
-        return [e["text"] for e in json.loads(response.read())["events"] if e["event"] == "user"]
+        return json.loads(response.read())["events"]
+
+
+def user_events(stack: Stack, sender: str) -> List[str]:
+    return [e["text"] for e in tracker_events(stack, sender) if e["event"] == "user"]
 
 
 def ask(browser: Browser, question: str, expected: str) -> str:
@@ -340,8 +344,7 @@ def test_recommencer_starts_a_new_conversation(web):
 
 def bot_messages(stack: Stack, sender: str) -> List[Dict[str, Any]]:
     """The bot messages of a conversation that the widget shows (a text or buttons)."""
-    with urllib.request.urlopen(f"{stack.url}/conversations/{sender}/tracker", timeout=30) as response:
-        events = json.loads(response.read())["events"]
+    events = tracker_events(stack, sender)
     return [e for e in events if e["event"] == "bot" and (e.get("text") or (e.get("data") or {}).get("buttons"))]
 
 

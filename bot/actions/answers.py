@@ -139,13 +139,20 @@ def agency_names(kb: KnowledgeBase, agency_ids: List[str]) -> str:
     )
 
 
+def agencies_asked(kb: KnowledgeBase, query: Query) -> List[str]:
+    """The agencies a question names, else those of the sectors it names, else the two national agencies."""
+    agencies = query.ids("agency") or [kb.entries[s]["agency"] for s in query.ids("sector")]
+    return list(dict.fromkeys(agencies)) or ["agency.bij", "agency.aef_europe"]
+
+
+def described_years(kb: KnowledgeBase) -> str:
+    return ", ".join(str(y) for y in kb.years)
+
+
 def answer_not_in_base(kb: KnowledgeBase, query: Query) -> Reply:
     """A KA2 question the base has no verified answer to (OID, payments, reports...): say so, name whom to ask."""
-    agencies = query.ids("agency") or [kb.entries[s]["agency"] for s in query.ids("sector")]
-    if not agencies:
-        agencies = ["agency.bij", "agency.aef_europe"]
-    years = ", ".join(str(y) for y in kb.years)
-    text = kb.say("not_in_base", years=years, agencies=agency_names(kb, list(dict.fromkeys(agencies))))
+    names = agency_names(kb, agencies_asked(kb, query))
+    text = kb.say("not_in_base", years=described_years(kb), agencies=names)
     return Reply([Message(text, handoff_buttons(kb) + main_topic_buttons(kb)[:2])], _remember([], kb))
 
 
@@ -227,9 +234,7 @@ def answer_inform_sector(kb: KnowledgeBase, query: Query) -> Reply:
 
 
 def answer_agency_contact(kb: KnowledgeBase, query: Query) -> Reply:
-    agencies = query.ids("agency") or [kb.entries[s]["agency"] for s in query.ids("sector")]
-    if not agencies:
-        agencies = ["agency.bij", "agency.aef_europe"]
+    agencies = agencies_asked(kb, query)
     return Reply([render_agency(kb, kb.entries[a]) for a in agencies[:2]], _remember(agencies[:1], kb))
 
 
@@ -295,15 +300,15 @@ HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
 
 def with_year_notice(kb: KnowledgeBase, query: Query, reply: Reply) -> Reply:
     """Say first when the user asks about a call the base does not describe ("pour 2025 ?")."""
-    asked = years_mentioned(query.text)
     if query.intent == "ask_current_call":  # its answer is precisely what the base says of later calls
         return reply
+    asked = years_mentioned(query.text)
     if not asked or set(asked) & set(kb.years) or not kb.years:
         return reply  # "2021-2027" names the described call: no notice
     notice = kb.say(
         "year_not_covered",
         asked=" et ".join(str(y) for y in dict.fromkeys(asked)),
-        years=", ".join(str(y) for y in kb.years),
+        years=described_years(kb),
     )
     return Reply([Message(notice)] + reply.messages, reply.events)
 

@@ -22,7 +22,7 @@ SLOT_PENDING_QUESTION = "pending_question"
 @dataclass
 class Query:
     intent: str
-    text: str = ""
+    text: str = ""  # what the user typed; empty for a button payload
     entities: Dict[str, List[str]] = field(default_factory=dict)
     last_object: Optional[str] = None
     listed: List[str] = field(default_factory=list)
@@ -63,8 +63,8 @@ YEAR = re.compile(r"(?<![\d.,])(20[1-4]\d)(?![\d.,]|\s*(?:€|eur))", re.IGNOREC
 
 
 def years_mentioned(text: str) -> List[int]:
-    """The years a typed message names ("la date limite pour 2025 ?"); none in a button payload."""
-    return [] if text.startswith("/") else [int(y) for y in YEAR.findall(text)]
+    """The years a typed message names ("la date limite pour 2025 ?")."""
+    return [int(y) for y in YEAR.findall(text)]
 
 
 def typed_text(tracker: Tracker) -> str:
@@ -79,13 +79,12 @@ def latest_intent(tracker: Tracker) -> str:
 
 def query_from_tracker(kb: KnowledgeBase, tracker: Tracker) -> Query:
     message = tracker.latest_message or {}
-    text = message.get("text") or ""
     # A button payload ("/intent{...}") carries its entities; its text names nothing by itself.
-    scan_text = "" if text.startswith("/") else text
+    text = typed_text(tracker)
     return Query(
         intent=(message.get("intent") or {}).get("name") or "",
         text=text,
-        entities=resolve_entities(kb, message.get("entities") or [], scan_text),
+        entities=resolve_entities(kb, message.get("entities") or [], text),
         last_object=tracker.get_slot(SLOT_LAST_OBJECT),
         listed=list(tracker.get_slot(SLOT_LISTED_OBJECTS) or []),
         pending=tracker.get_slot(SLOT_PENDING_QUESTION),
