@@ -160,3 +160,10 @@ def test_resolve_maps_what_people_type_to_ids(kb):
     assert kb.resolve("action_type", "ka210") == "action.small_scale"
     assert kb.resolve("theme", "ecologie") == "priority.horizontal.environment"
     assert kb.find_mentions("sector", "on est une école secondaire à Namur") == ["sector.school"]
+
+
+def test_mentions_are_found_next_to_punctuation_and_elisions(kb):
+    assert kb.find_mentions("sector", "je suis animatrice, avec des ados.") == ["sector.youth"]
+    assert kb.find_mentions("sector", "une asbl d'éducation permanente, on dépose où ?") == ["sector.adult_ed"]
+    assert kb.find_mentions("agency", "le mail de l'AEF?") == ["agency.aef_europe"]
+    assert kb.find_mentions("sector", "des tornados") == []  # whole words only

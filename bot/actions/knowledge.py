@@ -9,10 +9,11 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import jsonschema
 import yaml
@@ -72,6 +73,11 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.lower().replace("œ", "oe").replace("’", "'"))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(text.replace("-", " ").split())
+
+
+def words(text: str) -> str:
+    """The normalised words of a text, punctuation and elisions dropped ("d'éducation," -> "d education")."""
+    return " ".join(re.findall(r"\w+", normalise(text)))
 
 
 def topic_payload(entry_id: str) -> str:
@@ -138,13 +144,21 @@ class KnowledgeBase:
             return value
         return self.synonym_index.get(entity, {}).get(normalise(value))
 
+    @functools.cached_property
+    def mention_forms(self) -> Dict[str, List[Tuple[str, str]]]:
+        """entity name -> (synonym as words, entry id), longest first: what find_mentions looks for."""
+        return {
+            entity: sorted(((words(form), entry_id) for form, entry_id in forms.items()), key=lambda kv: -len(kv[0]))
+            for entity, forms in self.synonym_index.items()
+        }
+
     def find_mentions(self, entity: str, text: str) -> List[str]:
-        """Entry ids whose synonyms appear in `text` as whole words, longest match first."""
-        padded = f" {normalise(text)} "
+        """Entry ids whose synonyms appear in `text` as whole words, longest match first. Words, not
+        characters: "des ados," and "d'éducation permanente" name their sectors too."""
+        padded = f" {words(text)} "
         hits: List[str] = []
-        forms = sorted(self.synonym_index.get(entity, {}).items(), key=lambda kv: -len(kv[0]))
-        for form, entry_id in forms:
-            if f" {form} " in padded:
+        for form, entry_id in self.mention_forms.get(entity, []):
+            if form and f" {form} " in padded:
                 padded = padded.replace(f" {form} ", " | ")
                 if entry_id not in hits:
                     hits.append(entry_id)
