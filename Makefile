@@ -66,7 +66,7 @@ lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==0.5.4"
 	$(BIN)/uv pip compile --python $(BIN)/python requirements.in -o requirements.lock
 
-$(GENERATED_NLU): $(KNOWLEDGE) bot/actions/knowledge.py scripts/knowledge.py | $(VENV)/.installed
+$(GENERATED_NLU): $(KNOWLEDGE) ka2/knowledge.py ka2/text.py scripts/knowledge.py | $(VENV)/.installed
 	$(BIN)/python scripts/knowledge.py generate
 
 generate-nlu: $(GENERATED_NLU)

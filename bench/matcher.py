@@ -20,8 +20,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.actions.knowledge import KnowledgeBase, get_knowledge_base, normalise  # noqa: E402
-from bot.actions.matching import get_matcher  # noqa: E402
+from ka2.knowledge import KnowledgeBase, get_knowledge_base, normalise  # noqa: E402
+from ka2.matching import get_matcher  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "project_descriptions.yml"
 RESULTS = ROOT / "bench" / "matcher_results.json"

@@ -16,7 +16,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.actions.knowledge import (  # noqa: E402
+from ka2.knowledge import (  # noqa: E402
     ENTITY_ENTRY_TYPES,
     KnowledgeBase,
     KnowledgeError,

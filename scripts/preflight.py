@@ -41,7 +41,7 @@ def check_model(path: Path) -> Optional[str]:
 
 def check_knowledge(directory: Path) -> Optional[str]:
     sys.path.insert(0, str(ROOT))
-    from bot.actions.knowledge import KnowledgeError, load_knowledge_base
+    from ka2.knowledge import KnowledgeError, load_knowledge_base
 
     try:
         load_knowledge_base(directory)

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 MODEL=models/ka2.tar.gz
 STAMP=models/ka2.fingerprint
 fingerprint() {
-  # bot/nlu holds a pipeline component, knowledge.py the text normalisation it trains on.
-  { echo config.yml bot/domain.yml bot/actions/knowledge.py; find bot/data bot/nlu -name '*.yml' -o -name '*.py' | LC_ALL=C sort; } \
+  # bot/nlu holds a pipeline component, ka2/text.py the text normalisation it trains on.
+  { echo config.yml bot/domain.yml ka2/text.py; find bot/data bot/nlu -name '*.yml' -o -name '*.py' | LC_ALL=C sort; } \
     | xargs -n1 | while read -r f; do echo "== $f"; cat "$f"; done | sha256sum | cut -d' ' -f1
 }
 BEFORE=$(fingerprint)

@@ -1,7 +1,7 @@
 """Rank the knowledge base's answers for a question, as staff type it (`ka2-staff search`).
 
 Uses the knowledge base's own words: labels, synonyms, keywords, codes and answer texts, compared
-with bot.actions.knowledge.normalise, so what matches is what the assistant itself recognises.
+with ka2.knowledge.normalise, so what matches is what the assistant itself recognises.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List
 
-from bot.actions.knowledge import KnowledgeBase, normalise
+from ka2.knowledge import KnowledgeBase, normalise
 from bot.actions.rendering import body, source_line
 
 from .text import content_words

@@ -6,7 +6,7 @@ import re
 from difflib import SequenceMatcher
 from typing import FrozenSet
 
-from bot.actions.knowledge import normalise
+from ka2.text import normalise
 
 # Function words and question words: they say nothing about what is asked.
 STOPWORDS = frozenset(

@@ -31,7 +31,7 @@ OUTPUT = ROOT / "tests" / "output"
 
 sys.path.insert(0, str(ROOT))
 
-from bot.actions.knowledge import KnowledgeBase, get_knowledge_base  # noqa: E402
+from ka2.knowledge import KnowledgeBase, get_knowledge_base  # noqa: E402
 
 
 @pytest.fixture(scope="session")

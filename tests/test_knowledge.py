@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.actions.knowledge import KnowledgeError, load_knowledge_base, normalise, topic_payload
+from ka2.knowledge import KnowledgeError, load_knowledge_base, normalise, topic_payload
 
 from .conftest import ROOT
 

@@ -9,7 +9,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.actions.knowledge import normalise
+from ka2.text import normalise
 from bot.nlu.linear_intent_classifier import LinearIntentClassifier
 
 EXAMPLES = {

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.actions.matching import get_matcher
+from ka2.matching import get_matcher
 from bot.actions.project_matching import (
     ActionAskProjectDescription,
     ActionCancelProjectMatching,

@@ -7,8 +7,9 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from ka2.knowledge import get_knowledge_base
+
 from .answers import Reply, answer, answer_clarify, answer_human_contact, answer_out_of_scope
-from .knowledge import get_knowledge_base
 from .query import SLOT_LAST_OBJECT, query_from_tracker
 from .rendering import rating_buttons
 

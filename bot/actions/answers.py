@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Optional
 
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.knowledge_base.storage import KnowledgeBase as SdkKnowledgeBase
 from rasa_sdk.knowledge_base.utils import resolve_mention
 
-from .knowledge import KnowledgeBase, entity_entries
+from ka2.knowledge import KnowledgeBase, entity_entries
+from ka2.routing import community_agency
+from ka2.text import words
+from ka2.understanding.retrieval import nearest_entries
+
+from .priority_answers import HORIZONTAL, count_priorities, direct_match, priority_question, priority_sector
 from .query import (
+    SLOT_LAST_ENTITIES,
+    SLOT_LAST_KINDS,
     SLOT_LAST_OBJECT,
     SLOT_LAST_OBJECT_TYPE,
     SLOT_LISTED_OBJECTS,
     SLOT_MENTION,
+    SLOT_ORGANISATION_PROFILE,
     SLOT_PENDING_QUESTION,
+    SLOT_USER_COMMUNITY,
+    SLOT_USER_SECTOR,
     Query,
     years_mentioned,
 )
 from .rendering import (
+    MAX_BUTTONS,
     Message,
+    agency_phrase,
     bullet_list,
     button_for,
     intent_button,
@@ -33,16 +45,18 @@ from .rendering import (
     sector_buttons,
     with_source,
 )
+from .submission_answers import where_to_submit, who_manages
 
 # Which fact attribute each question family asks about.
-ATTRIBUTE_BY_INTENT = {
-    "ask_funding": "funding",
-    "ask_duration": "duration",
-    "ask_partners": "partners",
-    "ask_deadline": "deadline",
-    "ask_eligibility": "eligibility",
-    "ask_selection": "selection",
-}
+ATTRIBUTE_BY_KIND = {kind: kind for kind in ("funding", "duration", "partners", "deadline", "eligibility", "selection")}
+# Kinds whose answer is no question to come back to ("et pour l'école ?" does not repeat them).
+FRAMELESS_KINDS = {"ordinal", "others", "count", "topic", "inform", "introduce", "out_of_scope", "not_in_base",
+                   "smalltalk", "fallback"}
+FRAME_ENTITIES = ("action_type", "management", "sector", "theme", "agency", "applicant", "activity")
+# The priority-matching form, started when a project is not described enough to match at once.
+MATCHING_FORM = "project_matching_form"
+MATCHING_SECTOR_SLOT = "project_sector"
+MATCHING_FORM_SLOTS = ("project_sector", "project_description", "project_description_draft", "requested_slot")
 # rasa_sdk's ordinal mapping ("1".."10", "LAST"); French ordinals map to these keys by NLU synonyms.
 ORDINAL_MENTIONS = SdkKnowledgeBase().ordinal_mention_mapping
 
@@ -62,6 +76,30 @@ def _remember(entry_ids: List[str], kb: KnowledgeBase, listed: Optional[List[str
     if listed:
         events.append(SlotSet(SLOT_LISTED_OBJECTS, listed))
     return events
+
+
+def remember_frame(query: Query, reply: Reply) -> Reply:
+    """The question kinds and entities just answered, and what the user said of themselves."""
+    understood = query.understood
+    if understood is None:
+        return reply
+    events = list(reply.events)
+    answered = [k for k in understood.kinds if k not in FRAMELESS_KINDS]
+    if answered:
+        events.append(SlotSet(SLOT_LAST_KINDS, answered))
+        kept = {k: v for k, v in understood.entities.items() if k in FRAME_ENTITIES}
+        events.append(SlotSet(SLOT_LAST_ENTITIES, kept))
+    profile = understood.profile
+    sector = profile.impact_sector or profile.organisation_sector
+    if sector and (profile.organisation_sector or understood.correction or query.kind in ("inform", "introduce")):
+        events.append(SlotSet(SLOT_USER_SECTOR, sector))
+    elif query.kind in ("inform", "introduce") and understood.ids("sector"):
+        events.append(SlotSet(SLOT_USER_SECTOR, understood.ids("sector")[0]))
+    if profile.community:
+        events.append(SlotSet(SLOT_USER_COMMUNITY, profile.community))
+    if profile.small:
+        events.append(SlotSet(SLOT_ORGANISATION_PROFILE, "small"))
+    return Reply(reply.messages, events)
 
 
 def answer_entry(kb: KnowledgeBase, entry_id: str) -> Reply:
@@ -157,7 +195,9 @@ def answer_not_in_base(kb: KnowledgeBase, query: Query) -> Reply:
 
 
 def answer_fact(kb: KnowledgeBase, query: Query) -> Reply:
-    attribute = ATTRIBUTE_BY_INTENT[query.intent]
+    attribute = ATTRIBUTE_BY_KIND[query.kind or ""]
+    if attribute == "deadline" and query.ids("applicant"):
+        return answer_entry(kb, query.ids("applicant")[0])
     messages: List[Message] = []
     answered: List[str] = []
     for action_id in _actions_in_context(kb, query):
@@ -192,7 +232,7 @@ def answer_priorities(kb: KnowledgeBase, query: Query) -> Reply:
             for s in kb.of_type("sector")
             if kb.of_type("priority", scope=s["id"])
         ]
-        + [intent_button(kb.say("button_match_my_project"), "ask_priority_matching")],
+        + [intent_button(kb.say("button_match_my_project"), "start_matching")],
     )
     listed = [p["id"] for p in kb.listed(overview)]
     return Reply([first, choose], _remember([overview["id"]], kb, listed))
@@ -260,6 +300,10 @@ def answer_clarify(kb: KnowledgeBase, query: Query) -> Reply:
         # Two misunderstandings in a row: offer a person rather than a third guess.
         buttons = handoff_buttons(kb) + main_topic_buttons(kb)[:3]
         return Reply([Message(kb.say("second_fallback_offer"), buttons)])
+    guesses = nearest_entries(kb, query.text) if query.text else []
+    if guesses:
+        text = kb.say("best_guesses", agencies=agency_names(kb, agencies_asked(kb, query)))
+        return Reply([Message(text, [button_for(kb, g) for g in guesses])], _remember([], kb))
     return Reply([Message(kb.say("clarify"), main_topic_buttons(kb))])
 
 
@@ -282,20 +326,174 @@ def answer_human_contact(kb: KnowledgeBase, query: Query) -> Reply:
     return Reply([Message(kb.say("human_contact"))] + contacts.messages + [offer], contacts.events)
 
 
-HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
-    "ask_topic": answer_topic,
-    "ask_actions": answer_actions,
-    "ask_action_details": answer_action_details,
-    "ask_priorities": answer_priorities,
-    "ask_priority_details": answer_priority_details,
-    "ask_activities": answer_activities,
-    "ask_where_submit": answer_where_submit,
-    "inform_sector": answer_inform_sector,
-    "ask_agency_contact": answer_agency_contact,
-    "ask_more_details": answer_more_details,
-    "ask_not_in_base": answer_not_in_base,
-    **{intent: answer_fact for intent in ATTRIBUTE_BY_INTENT},
+def answer_where_kind(kb: KnowledgeBase, query: Query) -> Reply:
+    message = where_to_submit(kb, query)
+    if message is not None:
+        return Reply([message], _remember([], kb))
+    # Nothing says the sector: the rule, then the question with one button per sector.
+    rule = kb.entries["topic.where_submit"]
+    text = with_source(kb, rule["answer"].strip(), rule) + "\n" + kb.say("ask_sector_for_submission")
+    return Reply([Message(text, sector_buttons(kb))], [SlotSet(SLOT_PENDING_QUESTION, "ask_where_submit")])
+
+
+def answer_who_manages(kb: KnowledgeBase, query: Query) -> Reply:
+    message = who_manages(kb, query)
+    if message is None:
+        return answer_actions(kb, query)
+    return Reply([message], _remember(query.ids("action_type")[:1], kb))
+
+
+def answer_kind_topic(kb: KnowledgeBase, query: Query) -> Reply:
+    topic = kb.topic_for_kind(query.kind or "")
+    return answer_entry(kb, topic["id"]) if topic else answer_clarify(kb, query)
+
+
+def answer_count(kb: KnowledgeBase, query: Query) -> Reply:
+    sector_id = priority_sector(kb, query)
+    if sector_id or HORIZONTAL.search(words(query.text)) or not query.listed:
+        return Reply([count_priorities(kb, sector_id)], _remember([], kb))
+    labels = [kb.entries[i]["label"] for i in query.listed if i in kb.entries]
+    text = kb.say("list_count", count=len(labels)) + "\n" + bullet_list(labels)
+    return Reply([Message(text, [button_for(kb, i) for i in query.listed[:MAX_BUTTONS] if i in kb.entries])])
+
+
+def answer_codes(kb: KnowledgeBase, query: Query) -> Reply:
+    actions = query.ids("action_type") or [a["id"] for a in kb.of_type("action") if a.get("codes")]
+    sectors = query.ids("sector")
+    messages: List[Message] = []
+    for action_id in actions:
+        action = kb.entries[action_id]
+        codes = action.get("codes") or []
+        if not codes:
+            continue
+        if sectors:
+            sector = kb.entries[sectors[0]]
+            shared = [c for c in codes if c in sector.get("codes", [])]
+            if not shared:
+                others = ", ".join(sector.get("codes", [])) or kb.say("no_code")
+                text = kb.say("codes_none_in_sector", action=action["label"], sector=sector["label"], codes=others)
+                messages.append(Message(with_source(kb, text, sector)))
+                continue
+            codes = shared
+        text = kb.say("codes_intro", action=action["label"]) + " " + ", ".join(codes) + "."
+        messages.append(Message(with_source(kb, text, action)))
+    if not messages and sectors:
+        sector = kb.entries[sectors[0]]
+        codes = ", ".join(sector.get("codes", [])) or kb.say("no_code")
+        messages.append(Message(with_source(kb, kb.say("codes_of_sector", sector=sector["label"], codes=codes), sector)))
+    if not messages:
+        return answer_actions(kb, query)
+    messages[-1].buttons = related_buttons(kb, kb.entries[actions[0]])
+    return Reply(messages, _remember(actions[:1], kb))
+
+
+def answer_others(kb: KnowledgeBase, query: Query) -> Reply:
+    """ "Et les autres ?": the entries of the same type that the last list did not show."""
+    shown = [kb.entries[i] for i in query.listed if i in kb.entries]
+    if not shown:
+        return answer_clarify(kb, query)
+    rest = [e["id"] for e in kb.of_type(shown[0]["type"]) if e["id"] not in query.listed]
+    topic = next((t for t in kb.of_type("topic") if t.get("lists") and [e["id"] for e in kb.listed(t)] == rest), None)
+    if topic:
+        return answer_entry(kb, topic["id"])
+    labels = [kb.entries[i]["label"] for i in rest]
+    return Reply([Message(bullet_list(labels), [button_for(kb, i) for i in rest[:MAX_BUTTONS]])],
+                 _remember([], kb, rest))
+
+
+def answer_ordinal(kb: KnowledgeBase, query: Query, tracker: Any = None) -> Reply:
+    index = query.understood.ordinal if query.understood else None
+    if index is not None and query.listed:
+        try:
+            return answer_entry(kb, query.listed[index])
+        except IndexError:
+            pass
+    return answer_more_details(kb, query, tracker)
+
+
+def answer_definition(kb: KnowledgeBase, query: Query) -> Reply:
+    """ "C'est quoi X ?": the entry X names, else the definition of the KA2."""
+    for entity in ("applicant", "action_type", "agency", "management", "theme", "activity"):
+        if query.ids(entity):
+            return answer_entry(kb, query.ids(entity)[0])
+    return answer_entry(kb, kb.topic_for_intent("ask_ka2_definition")["id"])
+
+
+def answer_priority_kind(kb: KnowledgeBase, query: Query) -> Reply:
+    messages = priority_question(kb, query)
+    if messages:
+        return Reply(messages, _remember([], kb))
+    if query.kind == "horizontal" or (HORIZONTAL.search(words(query.text)) and not query.ids("sector")):
+        return answer_entry(kb, kb.topic_for_intent("ask_horizontal_priorities")["id"])
+    if query.kind == "priority_details" and query.ids("theme"):
+        return answer_entry(kb, query.ids("theme")[0])
+    sector_id = priority_sector(kb, query)
+    return answer_priorities(kb, replace(query, entities={**query.entities, "sector": [sector_id] if sector_id else []}))
+
+
+def answer_matching(kb: KnowledgeBase, query: Query) -> Reply:
+    """A project described at once gets its priorities at once; otherwise the guided dialogue starts."""
+    sector_id = priority_sector(kb, query) or query.frame.user_sector
+    messages = direct_match(kb, query, sector_id)
+    if messages:
+        return Reply(messages, _remember([], kb))
+    events: List[Dict[str, Any]] = [SlotSet(slot, None) for slot in MATCHING_FORM_SLOTS]
+    if sector_id:
+        events.append(SlotSet(MATCHING_SECTOR_SLOT, sector_id))
+    return Reply([], events + [FollowupAction(MATCHING_FORM)])
+
+
+def answer_inform(kb: KnowledgeBase, query: Query) -> Reply:
+    """A sector or an organisation given alone: the pending question, else what it means for the user."""
+    if query.pending and query.ids("sector"):
+        return answer_inform_sector(kb, query)
+    understood = query.understood
+    sector_id = (understood.profile.impact_sector or (query.ids("sector") or [None])[0]) if understood else None
+    community = (query.ids("community") or [None])[0]
+    if sector_id:
+        routing_query = replace(query, entities={**query.entities, "sector": [sector_id]})
+        where = where_to_submit(kb, routing_query)
+        sector = kb.entries[sector_id]
+        agency = community_agency(kb, community, sector["agency"])
+        text = kb.say("profile_noted", sector=sector["label"], agency=agency_phrase(kb, agency))
+        buttons = [
+            intent_button(kb.say("button_sector_priorities"), "ask_priorities", sector=sector_id),
+            intent_button(kb.say("button_match_my_project"), "start_matching"),
+            button_for(kb, "topic.ka2_definition"),
+        ]
+        return Reply([Message(where.text if where and community else text, buttons)], _remember([], kb))
+    if community:
+        entry = kb.entries[community]
+        return Reply([Message(with_source(kb, entry["answer"].strip(), entry), main_topic_buttons(kb))])
+    return answer_clarify(kb, query)
+
+
+KIND_HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
+    "definition": answer_definition,
+    "actions": answer_actions,
+    "action_details": answer_action_details,
+    "priorities": answer_priority_kind,
+    "horizontal": answer_priority_kind,
+    "priority_details": answer_priority_kind,
+    "activities": answer_activities,
+    "where_submit": answer_where_kind,
+    "who_manages": answer_who_manages,
+    "contact": answer_agency_contact,
+    "count": answer_count,
+    "codes": answer_codes,
+    "coordinator": answer_kind_topic,
+    "others": answer_others,
+    "not_in_base": answer_not_in_base,
+    "matching": answer_matching,
+    "inform": answer_inform,
+    "introduce": answer_inform,
+    "out_of_scope": answer_out_of_scope,
+    "topic": answer_topic,
+    **{kind: answer_fact for kind in ATTRIBUTE_BY_KIND},
 }
+# Kinds answered by the topic whose `intent` names them in knowledge/topics.yml.
+TOPIC_INTENT_BY_KIND = {"priority_rule": "ask_priority_rule", "youth_rules": "ask_youth_rules",
+                        "countries": "ask_countries", "current_call": "ask_current_call"}
 
 
 def with_year_notice(kb: KnowledgeBase, query: Query, reply: Reply) -> Reply:
@@ -313,9 +511,27 @@ def with_year_notice(kb: KnowledgeBase, query: Query, reply: Reply) -> Reply:
     return Reply([Message(notice)] + reply.messages, reply.events)
 
 
+def _answer_kind(kb: KnowledgeBase, query: Query, kind: str, tracker: Any) -> Reply:
+    if kind == "ordinal":
+        return answer_ordinal(kb, query, tracker)
+    if kind in TOPIC_INTENT_BY_KIND:
+        topic = kb.topic_for_intent(TOPIC_INTENT_BY_KIND[kind])
+        return answer_entry(kb, topic["id"]) if topic else answer_clarify(kb, query)
+    return KIND_HANDLERS.get(kind, answer_topic)(kb, query)
+
+
 def answer(kb: KnowledgeBase, query: Query, tracker: Any = None) -> Reply:
-    """The reply to a KA2 question; topics named by `intent` in the base need no handler."""
-    if query.intent == "ask_more_details":
-        return answer_more_details(kb, query, tracker)
-    handler = HANDLERS.get(query.intent, answer_topic)
-    return with_year_notice(kb, query, handler(kb, query))
+    """The reply to a KA2 question: each question kind the message asks, from the knowledge base."""
+    understood = query.understood
+    if understood is None or not understood.kinds:
+        return answer_clarify(kb, query)
+    if not understood.confident:
+        return answer_clarify(kb, query)
+    replies = [_answer_kind(kb, replace(query, understood=replace(understood, kinds=[k])), k, tracker)
+               for k in understood.kinds]
+    messages = [m for r in replies for m in r.messages]
+    for message in messages[:-1]:
+        if len(replies) > 1:
+            message.buttons = []
+    events = [e for r in replies for e in r.events]
+    return remember_frame(query, with_year_notice(kb, query, Reply(messages, events)))

@@ -14,8 +14,9 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.types import DomainDict
 
+from ka2.knowledge import get_knowledge_base
+
 from .helpdesk_store import HandoffRequest, conversation_summary
-from .knowledge import get_knowledge_base
 from .notify import save_and_notify
 from .project_matching import NOT_AN_ANSWER, is_side_question, sector_in_message
 from .query import latest_intent, typed_text

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from .knowledge import KnowledgeBase
-from .matching import MatchResult, PriorityMatch
-from .rendering import Message, intent_button, sector_buttons, with_source
+from ka2.knowledge import KnowledgeBase
+from ka2.matching import MatchResult, PriorityMatch
 
-RESTART_PAYLOAD = "/ask_priority_matching"
+from .rendering import Message, agency_phrase, intent_button, sector_buttons, with_source
+
+RESTART_PAYLOAD = "/start_matching"
 CHANGE_DESCRIPTION_PAYLOAD = "/change_project_description"
 
 
@@ -96,7 +97,7 @@ def partnership_advice(kb: KnowledgeBase, sector: Optional[Dict], profile: Optio
     if profile == "small" and has_small_scale:
         action = kb.entries["action.small_scale"]
         return Message(with_source(kb, kb.say("matching_small_scale", summary=action["summary"]), action))
-    if sector.get("codes"):
+    if any(code.startswith("KA220") for code in sector.get("codes", [])):
         action = kb.entries["action.cooperation"]
         key = "matching_cooperation" if has_small_scale else "matching_cooperation_only"
         return Message(with_source(kb, kb.say(key, summary=action["summary"]), action))
@@ -107,7 +108,7 @@ def submission_advice(kb: KnowledgeBase, sector: Dict) -> Message:
     agency = kb.entries[sector["agency"]]
     rule = kb.entries["topic.where_submit"]
     key = "matching_submit_eacea" if agency["id"] == "agency.eacea" else "matching_submit"
-    text = kb.say(key, sector=sector["label"], agency=agency["label"])
+    text = kb.say(key, sector=sector["label"], agency=agency_phrase(kb, agency["id"]))
     if agency.get("website"):
         text += "\n" + kb.say("agency_contact_line", kind=kb.say("contact_kind_website"), value=agency["website"])
     return Message(with_source(kb, text, rule))

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Mapping, Optional, Tuple
 
+from ka2.knowledge import KnowledgeBase
+
 from . import helpdesk_store
 from .helpdesk_store import HandoffRequest, StoredHandoff
-from .knowledge import KnowledgeBase
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from .knowledge import KnowledgeBase, get_knowledge_base
-from .matching import get_matcher
+from ka2.knowledge import KnowledgeBase, get_knowledge_base
+from ka2.matching import get_matcher
+
 from .matching_replies import (
     ask_description,
     ask_profile,
@@ -235,4 +236,4 @@ class ActionCancelProjectMatching(Action):
 
 
 def _restart_button(kb: KnowledgeBase) -> Dict[str, str]:
-    return {"title": kb.say("button_restart_matching"), "payload": "/ask_priority_matching"}
+    return {"title": kb.say("button_restart_matching"), "payload": "/start_matching"}

@@ -14,9 +14,16 @@ from rasa_sdk.knowledge_base.utils import (
     SLOT_MENTION,
 )
 
-from .knowledge import ENTITY_ENTRY_TYPES, KnowledgeBase
+from ka2.knowledge import ENTITY_ENTRY_TYPES, KnowledgeBase
+from ka2.understanding.interpret import Frame, Interpretation, interpret
 
 SLOT_PENDING_QUESTION = "pending_question"
+# The conversation frame (ka2.understanding.Frame), kept in slots so that it survives a restart.
+SLOT_LAST_KINDS = "last_kinds"
+SLOT_LAST_ENTITIES = "last_entities"
+SLOT_USER_SECTOR = "user_sector"
+SLOT_USER_COMMUNITY = "user_community"
+SLOT_ORGANISATION_PROFILE = "organisation_profile"
 
 
 @dataclass
@@ -30,6 +37,12 @@ class Query:
     mention: Optional[str] = None
     intent_ranking: List[Dict[str, Any]] = field(default_factory=list)
     previous_intent: Optional[str] = None
+    frame: Frame = field(default_factory=Frame)
+    understood: Optional[Interpretation] = None
+
+    @property
+    def kind(self) -> Optional[str]:
+        return self.understood.kind if self.understood else None
 
     def ids(self, entity: str) -> List[str]:
         return self.entities.get(entity, [])
@@ -77,20 +90,42 @@ def latest_intent(tracker: Tracker) -> str:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
 
 
+def frame_from_tracker(tracker: Tracker) -> Frame:
+    entities = tracker.get_slot(SLOT_LAST_ENTITIES)
+    return Frame(
+        last_kinds=list(tracker.get_slot(SLOT_LAST_KINDS) or []),
+        last_entities=dict(entities) if isinstance(entities, dict) else {},
+        listed=list(tracker.get_slot(SLOT_LISTED_OBJECTS) or []),
+        last_object=tracker.get_slot(SLOT_LAST_OBJECT),
+        user_sector=tracker.get_slot(SLOT_USER_SECTOR),
+        user_community=tracker.get_slot(SLOT_USER_COMMUNITY),
+        small_organisation=tracker.get_slot(SLOT_ORGANISATION_PROFILE) == "small",
+        pending=tracker.get_slot(SLOT_PENDING_QUESTION),
+    )
+
+
 def query_from_tracker(kb: KnowledgeBase, tracker: Tracker) -> Query:
     message = tracker.latest_message or {}
     # A button payload ("/intent{...}") carries its entities; its text names nothing by itself.
     text = typed_text(tracker)
+    intent = (message.get("intent") or {}).get("name") or ""
+    confidence = float((message.get("intent") or {}).get("confidence") or 0.0)
+    extracted = [e for e in message.get("entities") or [] if e.get("entity") in ENTITY_ENTRY_TYPES]
+    nlu_entities = resolve_entities(kb, extracted, "")
+    frame = frame_from_tracker(tracker)
+    understood = interpret(kb, text, intent, confidence, nlu_entities, frame)
     return Query(
-        intent=(message.get("intent") or {}).get("name") or "",
+        intent=intent,
         text=text,
-        entities=resolve_entities(kb, message.get("entities") or [], text),
-        last_object=tracker.get_slot(SLOT_LAST_OBJECT),
-        listed=list(tracker.get_slot(SLOT_LISTED_OBJECTS) or []),
-        pending=tracker.get_slot(SLOT_PENDING_QUESTION),
+        entities=understood.entities,
+        last_object=frame.last_object,
+        listed=frame.listed,
+        pending=frame.pending,
         mention=tracker.get_slot(SLOT_MENTION),
         intent_ranking=list(message.get("intent_ranking") or []),
         previous_intent=previous_user_intent(tracker.events),
+        frame=frame,
+        understood=understood,
     )
 
 

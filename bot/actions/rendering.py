@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional
 
-from .knowledge import KnowledgeBase, topic_payload
+from ka2.knowledge import KnowledgeBase, topic_payload
 
 MAX_BUTTONS = 4
 Button = Dict[str, str]
@@ -124,7 +124,7 @@ def render_sector_priorities(kb: KnowledgeBase, sector: Dict[str, Any]) -> List[
         Message(
             with_source(kb, rule["answer"].strip(), rule),
             [
-                intent_button(kb.say("button_match_my_project"), "ask_priority_matching"),
+                intent_button(kb.say("button_match_my_project"), "start_matching"),
                 intent_button(kb.entries["topic.where_submit"]["button"], "ask_where_submit", sector=sector["id"]),
                 button_for(kb, "topic.horizontal_priorities"),
             ],
@@ -132,11 +132,19 @@ def render_sector_priorities(kb: KnowledgeBase, sector: Dict[str, Any]) -> List[
     ]
 
 
+def agency_phrase(kb: KnowledgeBase, agency_id: str, preposition: str = "auprès de") -> str:
+    """ "auprès du **BIJ**", "auprès de l'**AEF-Europe**"."""
+    agency = kb.entries[agency_id]
+    plain = kb.with_article(preposition, agency_id)
+    return plain[: len(plain) - len(agency["short"])] + f"**{agency['short']}**"
+
+
 def render_submission(kb: KnowledgeBase, sector: Dict[str, Any]) -> Message:
     agency = kb.entries[sector["agency"]]
     rule = kb.entries["topic.where_submit"]
     key = "submit_to_eacea" if agency["id"] == "agency.eacea" else "submit_to"
-    lines = [kb.say(key, sector=sector["label"], agency=agency["label"]), rule["answer"].strip()]
+    # The answer for this sector only: restating the general rule would name the other agency.
+    lines = [kb.say(key, sector=sector["label"], agency=agency_phrase(kb, agency["id"]))]
     if agency.get("website"):
         lines.append(kb.say("agency_contact_line", kind=kb.say("contact_kind_website"), value=agency["website"]))
     buttons = [button_for(kb, agency["id"])]
@@ -150,9 +158,7 @@ def render_submission_choice(kb: KnowledgeBase, sectors: List[Dict[str, Any]]) -
     """Several sectors named: the rule (the sector the impact targets most decides), then each one's agency."""
     rule = kb.entries["topic.where_submit"]
     lines = [kb.say("submit_several_sectors")]
-    lines += [
-        kb.say("submit_if_sector", sector=s["label"], agency=kb.entries[s["agency"]]["label"]) for s in sectors
-    ]
+    lines += [kb.say("submit_if_sector", sector=s["label"], agency=agency_phrase(kb, s["agency"])) for s in sectors]
     lines.append(rule["answer"].strip())
     agencies = list(dict.fromkeys(s["agency"] for s in sectors))
     buttons = [button_for(kb, a) for a in agencies] + related_buttons(kb, rule, exclude=agencies)

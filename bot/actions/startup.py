@@ -10,7 +10,7 @@ import ctypes.util
 import gc
 import os
 
-from .knowledge import KnowledgeError, get_knowledge_base
+from ka2.knowledge import KnowledgeError, get_knowledge_base
 
 try:
     get_knowledge_base()
@@ -20,7 +20,7 @@ except KnowledgeError as error:
 
 # Load spaCy and the priority profiles now, so the first user of the matcher does not wait for them.
 if os.environ.get("KA2_LAZY_MATCHER") != "1":
-    from .matching import get_matcher
+    from ka2.matching import get_matcher
 
     try:
         get_matcher()

@@ -141,7 +141,7 @@ class PayloadPolicy:
 def knowledge_values() -> Dict[str, List[str]]:
     """Entity -> knowledge-base ids it may carry in a button payload; {} when the base is unavailable."""
     try:
-        from bot.actions.knowledge import ENTITY_ENTRY_TYPES, get_knowledge_base
+        from ka2.knowledge import ENTITY_ENTRY_TYPES, get_knowledge_base
 
         kb = get_knowledge_base()
     except Exception as error:  # the Rasa server may run without the knowledge base next to it

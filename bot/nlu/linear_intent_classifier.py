@@ -6,7 +6,7 @@ TensorFlow graph (DIET's loading alone took ~20 s of Rasa's start-up) and answer
 millisecond. The comparison is in the README's performance section (`make bench`).
 
 The text is normalised as the knowledge base compares what users type (lower case, no accents, plain
-apostrophes, hyphens as spaces: `bot.actions.knowledge.normalise`) before the n-grams are taken, so "priorites",
+apostrophes, hyphens as spaces: `ka2.knowledge.normalise`) before the n-grams are taken, so "priorites",
 "Priorités" and "PRIORITÉS" are the same word; character n-grams (within words) absorb typos and
 SMS spellings. Persisted with skops (no pickle); loading refuses any type outside scikit-learn,
 NumPy and SciPy.
@@ -27,7 +27,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 # The same folding the knowledge base uses to compare what users type (accents, case, apostrophes).
-from bot.actions.knowledge import normalise
+from ka2.text import normalise
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ import functools
 import json
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -18,11 +17,15 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import jsonschema
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .text import normalise, words
+from .understanding.kinds import KindCues, compile_cues
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
 SCHEMA_FILE = "schema.yml"
 SOURCES_FILE = "sources.yml"
 MESSAGES_FILE = "messages.yml"
+UNDERSTANDING_FILE = "understanding.yml"
 
 # The id prefix each entry type must use, so an id says what it names.
 ID_PREFIX = {
@@ -33,6 +36,7 @@ ID_PREFIX = {
     "sector": "sector",
     "agency": "agency",
     "activity": "activity",
+    "community": "community",
 }
 # Buttons carry '/ask_topic{"topic":"<id>"}'; Telegram limits callback data to 64 bytes.
 BUTTON_PAYLOAD_LIMIT = 64
@@ -44,6 +48,9 @@ ENTITY_ENTRY_TYPES = {
     "activity": "activity",
     "agency": "agency",
     "management": "topic",
+    "community": "community",
+    # Applicants with an agency of their own whatever their sector ("ONG européenne" -> EACEA).
+    "applicant": "topic",
 }
 
 
@@ -52,6 +59,8 @@ def entity_entries(kb: KnowledgeBase, entity: str) -> List[Dict[str, Any]]:
     entries = kb.of_type(ENTITY_ENTRY_TYPES[entity])
     if entity == "management":
         entries = [e for e in entries if "management" in e.get("lists", {})]
+    if entity == "applicant":
+        entries = [e for e in entries if "agency" in e]
     return entries
 
 
@@ -68,18 +77,6 @@ class KnowledgeError(Exception):
         super().__init__(f"{', '.join(where)}: {message}")
 
 
-def normalise(text: str) -> str:
-    """Lower-case, accent-free, single-spaced form used to compare what users type."""
-    text = unicodedata.normalize("NFKD", text.lower().replace("œ", "oe").replace("’", "'"))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(text.replace("-", " ").split())
-
-
-def words(text: str) -> str:
-    """The normalised words of a text, punctuation and elisions dropped ("d'éducation," -> "d education")."""
-    return " ".join(re.findall(r"\w+", normalise(text)))
-
-
 def topic_payload(entry_id: str) -> str:
     return "/ask_topic" + json.dumps({"topic": entry_id}, separators=(",", ":"))
 
@@ -90,6 +87,27 @@ class KnowledgeBase:
     sources: Dict[str, Dict[str, Any]]
     messages: Dict[str, str] = field(default_factory=dict)
     files: Dict[str, str] = field(default_factory=dict)  # entry id -> file it came from
+    cues: List[KindCues] = field(default_factory=list)  # question kinds (understanding.yml)
+
+    def __hash__(self) -> int:  # one base per process; identity is what caches need
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def topic_for_kind(self, kind: str) -> Optional[Dict[str, Any]]:
+        return next((e for e in self.entries.values() if e.get("kind") == kind), None)
+
+    def with_article(self, preposition: str, agency_id: str) -> str:
+        """ "auprès du BIJ", "de l'AEF-Europe", "à l'EACEA": the contraction French makes."""
+        agency = self.entries[agency_id]
+        article, name = agency["article"], agency["short"]
+        if article == "le ":
+            if preposition.endswith(" de") or preposition == "de":
+                return f"{preposition[:-2]}du {name}".strip()
+            if preposition.endswith(" à") or preposition == "à":
+                return f"{preposition[:-1]}au {name}".strip()
+        return f"{preposition} {article}{name}".replace(" de l'", " de l'").strip()
 
     def say(self, key: str, **values: Any) -> str:
         """A sentence from messages.yml with its placeholders filled."""
@@ -222,6 +240,11 @@ def _check_references(kb: KnowledgeBase) -> None:
             need(entry, "about", entry["about"], ["action"])
         if "agency" in entry:
             need(entry, "agency", entry["agency"], ["agency"])
+        for source_agency, target in entry.get("agency_for", {}).items():
+            need(entry, "agency_for", source_agency, ["agency"])
+            need(entry, f"agency_for.{source_agency}", target, ["agency"])
+        if "kind" in entry and entry["kind"] not in {c.kind for c in kb.cues}:
+            raise KnowledgeError(file, f"unknown question kind '{entry['kind']}'", entry_id, "kind")
         if entry["type"] == "priority" and entry["scope"] != "horizontal":
             need(entry, "scope", entry["scope"], ["sector"])
         if entry.get("lists", {}).get("scope") not in (None, "horizontal"):
@@ -256,6 +279,26 @@ def _check_synonyms(kb: KnowledgeBase) -> None:
                 seen[key] = entry["id"]
 
 
+def _load_cues(directory: Path) -> List[KindCues]:
+    """The question kinds' cues, each regular expression checked before anything serves users."""
+    doc = _read_yaml(directory / UNDERSTANDING_FILE)
+    kinds = doc.get("kinds") if isinstance(doc, dict) else None
+    if not isinstance(kinds, dict) or not kinds:
+        raise KnowledgeError(UNDERSTANDING_FILE, "must hold a 'kinds' mapping", field_name="kinds")
+    for kind, cues in kinds.items():
+        if not isinstance(cues, dict) or not isinstance(cues.get("strong"), list):
+            raise KnowledgeError(UNDERSTANDING_FILE, "must hold a 'strong' list", field_name=f"kinds.{kind}")
+        for strength in ("strong", "weak"):
+            for index, cue in enumerate(cues.get(strength) or []):
+                try:
+                    re.compile(str(cue))
+                except re.error as error:
+                    field_name = f"kinds.{kind}.{strength}[{index}]"
+                    raise KnowledgeError(UNDERSTANDING_FILE, f"is not a valid regular expression ({error})",
+                                         field_name=field_name) from None
+    return compile_cues(kinds)
+
+
 def load_knowledge_base(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBase:
     """Read, validate and index every knowledge file, or raise KnowledgeError."""
     directory = Path(directory)
@@ -272,8 +315,8 @@ def load_knowledge_base(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBas
     for key, text in messages.items():
         if not isinstance(text, str) or not text.strip():
             raise KnowledgeError(MESSAGES_FILE, "must be a non-empty sentence", field_name=f"messages.{key}")
-    kb = KnowledgeBase(entries={}, sources=sources, messages=messages)
-    reserved = (SCHEMA_FILE, SOURCES_FILE, MESSAGES_FILE)
+    kb = KnowledgeBase(entries={}, sources=sources, messages=messages, cues=_load_cues(directory))
+    reserved = (SCHEMA_FILE, SOURCES_FILE, MESSAGES_FILE, UNDERSTANDING_FILE)
     files = sorted(p for p in directory.glob("*.yml") if p.name not in reserved)
     if not files:
         raise KnowledgeError(".", f"no knowledge file found in {directory}")

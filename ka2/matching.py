@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
-from .knowledge import KnowledgeBase, get_knowledge_base, normalise
+from .knowledge import KnowledgeBase, get_knowledge_base
+from .text import normalise
 
 SPACY_MODEL = "fr_core_news_md"
 KEYWORD_WEIGHT = 1.0
@@ -133,6 +134,21 @@ class PriorityMatcher:
         best = _top_with_sector_balance(scored, self.horizontal_ids, limit)
         vague = len(content) < MIN_CONTENT_WORDS or not best or best[0].score < MIN_SCORE
         return MatchResult(best if not vague else [], len(content), vague)
+
+    def match_all(self, text: str, limit: int = 6) -> List[PriorityMatch]:
+        """Every priority, of every sector, whose words or meaning the text shares, best first: what
+        answers "l'assurance qualité, c'est dans quel secteur ?" (several sectors may have it)."""
+        doc = self.nlp(text or "")
+        content = self._content_tokens(doc)
+        vector = _mean_vector(content)
+        normalised = f" {normalise(text)} "
+        scored = []
+        for priority_id, profile in self.profiles.items():
+            score, words = _score(profile, doc, content, vector, normalised)
+            if score >= MIN_SECOND_SCORE:
+                scored.append(PriorityMatch(priority_id, round(score, 3), words))
+        scored.sort(key=lambda m: (-m.score, m.priority_id))
+        return scored[:limit]
 
     def _candidates(self, sector_id: Optional[str]) -> List[Dict[str, Any]]:
         horizontal = self.kb.of_type("priority", scope="horizontal")

@@ -1,0 +1,212 @@
+"""One message understood in its conversation: the question kinds it asks, the knowledge entities it
+is about, and what it says of the user, with elliptical follow-ups resolved against the frame.
+
+The intent classifier is one signal among three: the cues of knowledge/understanding.yml (what is
+asked, in any wording), the entities found from the base itself (what it is about), and the frame
+of the conversation (what was asked and shown before). Pure functions: no Rasa here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional
+
+from ..knowledge import KnowledgeBase
+from ..text import words
+from .entities import find_entities
+from .kinds import ordinal_index, scan_kinds
+from .profile import ProfileFacts, read_profile
+
+# The kind each trained intent asks; None: the classifier could not tell.
+INTENT_KINDS: Dict[str, Optional[str]] = {
+    "ask_ka2_definition": "definition",
+    "ask_actions": "actions",
+    "ask_action_details": "action_details",
+    "ask_priorities": "priorities",
+    "ask_horizontal_priorities": "horizontal",
+    "ask_priority_rule": "priority_rule",
+    "ask_priority_details": "priority_details",
+    "ask_activities": "activities",
+    "ask_where_submit": "where_submit",
+    "ask_agency_contact": "contact",
+    "ask_youth_rules": "youth_rules",
+    "ask_funding": "funding",
+    "ask_duration": "duration",
+    "ask_partners": "partners",
+    "ask_deadline": "deadline",
+    "ask_eligibility": "eligibility",
+    "ask_countries": "countries",
+    "ask_selection": "selection",
+    "ask_current_call": "current_call",
+    "ask_more_details": "ordinal",
+    "ask_not_in_base": "not_in_base",
+    "ask_priority_matching": "matching",
+    "describe_project": "matching",
+    "inform_sector": "inform",
+    "introduce_self": "introduce",
+    "out_of_scope": "out_of_scope",
+    "ask_topic": "topic",
+    "nlu_fallback": None,
+}
+# Strong cues, most specific first: the first one found is what the message asks.
+CUE_ORDER = [
+    "coordinator", "others", "ordinal", "count", "codes", "where_submit", "who_manages", "deadline",
+    "duration", "funding", "partners", "selection", "countries", "contact", "eligibility", "priorities",
+    "activities", "definition",
+]
+# Cues that say only "a priority" or "what is": a more specific intent refines them.
+GENERIC_CUES = {"priorities", "definition", "activities", "eligibility"}
+# Kinds that can be answered together in one reply ("la date et l'endroit pour déposer ?").
+COMBINABLE = {"where_submit", "deadline", "duration", "funding", "partners", "who_manages"}
+# Kinds about one action: an elliptical "et la durée ?" takes the action from the frame.
+ACTION_KINDS = {
+    "funding", "duration", "partners", "deadline", "eligibility", "selection", "codes", "who_manages",
+    "action_details",
+}
+STICKY_KINDS = {"not_in_base", "out_of_scope", "current_call"}
+STICKY_CONFIDENCE = 0.6
+# Below this the classifier's intent is a guess; above it, it refines a generic cue.
+INTENT_TRUSTED = 0.5
+FOLLOWUP_START = re.compile(r"^(?:et|alors|ok et|ok|mais|du coup|pareil)\b")
+CORRECTION_START = re.compile(r"^(?:non|pardon|en fait|plutot|enfin|oups|correction|je veux dire|je voulais dire)\b")
+SHORT_MESSAGE_WORDS = 7
+# Entity types that say what a message is about (community and applicant say who is asking).
+TOPIC_ENTITIES = ("action_type", "management", "sector", "theme", "agency", "activity", "applicant")
+
+
+@dataclass
+class Frame:
+    """The conversation so far, as kept in slots (so it survives a restart)."""
+
+    last_kinds: List[str] = field(default_factory=list)
+    last_entities: Dict[str, List[str]] = field(default_factory=dict)
+    listed: List[str] = field(default_factory=list)
+    last_object: Optional[str] = None
+    user_sector: Optional[str] = None
+    user_community: Optional[str] = None
+    small_organisation: bool = False
+    pending: Optional[str] = None
+
+
+@dataclass
+class Interpretation:
+    kinds: List[str]
+    entities: Dict[str, List[str]]
+    profile: ProfileFacts
+    followup: bool = False
+    correction: bool = False
+    ordinal: Optional[int] = None
+    confident: bool = True
+
+    @property
+    def kind(self) -> Optional[str]:
+        return self.kinds[0] if self.kinds else None
+
+    def ids(self, entity: str) -> List[str]:
+        return self.entities.get(entity, [])
+
+
+def merge_entities(*sources: Dict[str, List[str]]) -> Dict[str, List[str]]:
+    merged: Dict[str, List[str]] = {}
+    for source in sources:
+        for entity, ids in source.items():
+            bucket = merged.setdefault(entity, [])
+            bucket += [i for i in ids if i not in bucket]
+    return {k: v for k, v in merged.items() if v}
+
+
+def _cue_kinds(kb: KnowledgeBase, text: str) -> List[str]:
+    scan = scan_kinds(kb.cues, text)
+    return [k for k in CUE_ORDER if k in scan.strong]
+
+
+def choose_kinds(cues: List[str], intent_kind: Optional[str], confidence: float, names_ka2: bool = False) -> List[str]:
+    """The kinds a message asks, from its strong cues and the classifier's intent."""
+    trusted = intent_kind if intent_kind and confidence >= INTENT_TRUSTED else None
+    # What the base does not hold (a grant for students, an OID number, the 2025 call): the classifier
+    # knows these questions, the cues do not; a KA2 action or priority named overrides "out of scope".
+    if trusted in STICKY_KINDS and confidence >= STICKY_CONFIDENCE and not (trusted == "out_of_scope" and names_ka2):
+        return [trusted]
+    specific = [k for k in cues if k not in GENERIC_CUES]
+    if not specific:
+        if trusted and trusted not in ("inform", "introduce", "topic", "out_of_scope"):
+            return [trusted]
+        return cues[:1] or ([trusted] if trusted else [])
+    kinds = specific[:1]
+    second = next((k for k in specific[1:] if k in COMBINABLE and kinds[0] in COMBINABLE), None)
+    if second:
+        kinds.append(second)
+    return kinds
+
+
+def interpret(
+    kb: KnowledgeBase,
+    text: str,
+    intent: str,
+    confidence: float,
+    nlu_entities: Dict[str, List[str]],
+    frame: Frame,
+) -> Interpretation:
+    """What the message asks and about what, with the frame filling what an elliptical message omits."""
+    if not text:  # a button payload: its intent and entities say it all
+        return Interpretation([INTENT_KINDS.get(intent) or "topic"], nlu_entities, ProfileFacts())
+    normalised = words(text)
+    entities = merge_entities(nlu_entities, find_entities(kb, text))
+    profile = read_profile(kb, text)
+    if profile.impact_sector:
+        # The sector the project's impact targets decides, whatever the organisation's type.
+        others = [s for s in entities.get("sector", []) if s != profile.impact_sector]
+        entities["sector"] = [profile.impact_sector] + (others if not profile.organisation_sector else [])
+    intent_kind = INTENT_KINDS.get(intent)
+    cues = _cue_kinds(kb, text)
+    names_ka2 = any(entities.get(e) for e in ("action_type", "theme", "management", "applicant"))
+    kinds = choose_kinds(cues, intent_kind, confidence, names_ka2)
+    ordinal = ordinal_index(text) if frame.listed else None
+    if "ordinal" in kinds and ordinal is None:
+        kinds = [k for k in kinds if k != "ordinal"]
+    if ordinal is not None and not any(entities.get(e) for e in TOPIC_ENTITIES) and "ordinal" not in kinds:
+        kinds = ["ordinal"]
+    named = any(entities.get(e) for e in TOPIC_ENTITIES)
+    short = len(normalised.split()) <= SHORT_MESSAGE_WORDS
+    correction = bool(CORRECTION_START.match(normalised)) and named and bool(frame.last_kinds)
+    elliptical = bool(FOLLOWUP_START.match(normalised)) or short
+    followup = False
+    weak_kinds = {None, "inform", "topic", "introduce", "out_of_scope", "definition"}
+    if frame.last_kinds and named and (correction or (elliptical and (not specific_cues(cues)) and
+                                                      (intent_kind in weak_kinds or confidence < 0.8
+                                                       or FOLLOWUP_START.match(normalised)))):
+        # "et la formation pro ?", "et pour le sport ?", "non, c'est pour des adultes": the last question
+        # again, about the entity just named.
+        if not specific_cues(cues):
+            kinds = list(frame.last_kinds)
+            followup = True
+    if kinds and kinds[0] in ACTION_KINDS and not entities.get("action_type") and not entities.get("management"):
+        carried = frame.last_entities.get("action_type")
+        if carried and (elliptical or not named):
+            entities["action_type"] = list(carried)
+            followup = True
+    if followup:
+        # What the follow-up does not name, it keeps from the last question ("et pour le sport ?" keeps KA220).
+        for entity, ids in frame.last_entities.items():
+            if entity not in entities and not (correction and entity == "sector"):
+                if entity == "sector" and entities.get("applicant"):
+                    continue
+                entities[entity] = list(ids)
+    confident = bool(kinds) and (bool(cues) or confidence >= INTENT_TRUSTED or followup)
+    return Interpretation(kinds, entities, profile, followup, correction, ordinal, confident)
+
+
+def specific_cues(cues: List[str]) -> List[str]:
+    return [k for k in cues if k not in GENERIC_CUES]
+
+
+def with_profile(interpretation: Interpretation, frame: Frame, kinds_using_profile: List[str]) -> Interpretation:
+    """The user's own sector and community where the question needs them and does not name them."""
+    entities = dict(interpretation.entities)
+    if interpretation.kind in kinds_using_profile:
+        if not entities.get("sector") and frame.user_sector:
+            entities["sector"] = [frame.user_sector]
+        if not entities.get("community") and frame.user_community:
+            entities["community"] = [frame.user_community]
+    return replace(interpretation, entities=entities)
