@@ -357,6 +357,11 @@ def answer_count(kb: KnowledgeBase, query: Query) -> Reply:
     return Reply([Message(text, [button_for(kb, i) for i in query.listed[:MAX_BUTTONS] if i in kb.entries])])
 
 
+def _code_with_sector(kb: KnowledgeBase, code: str) -> str:
+    sector = next((s for s in kb.of_type("sector") if code in s.get("codes", [])), None)
+    return f"{code} ({sector['label'].lower()})" if sector else code
+
+
 def answer_codes(kb: KnowledgeBase, query: Query) -> Reply:
     actions = query.ids("action_type") or [a["id"] for a in kb.of_type("action") if a.get("codes")]
     sectors = query.ids("sector")
@@ -371,11 +376,12 @@ def answer_codes(kb: KnowledgeBase, query: Query) -> Reply:
             shared = [c for c in codes if c in sector.get("codes", [])]
             if not shared:
                 others = ", ".join(sector.get("codes", [])) or kb.say("no_code")
-                text = kb.say("codes_none_in_sector", action=action["label"], sector=sector["label"], codes=others)
+                label = action["label"][0].lower() + action["label"][1:]
+                text = kb.say("codes_none_in_sector", action=label, sector=sector["label"], codes=others)
                 messages.append(Message(with_source(kb, text, sector)))
                 continue
             codes = shared
-        text = kb.say("codes_intro", action=action["label"]) + " " + ", ".join(codes) + "."
+        text = kb.say("codes_intro", action=action["label"]) + " " + ", ".join(_code_with_sector(kb, c) for c in codes) + "."
         messages.append(Message(with_source(kb, text, action)))
     if not messages and sectors:
         sector = kb.entries[sectors[0]]
@@ -434,7 +440,7 @@ def answer_priority_kind(kb: KnowledgeBase, query: Query) -> Reply:
 def answer_matching(kb: KnowledgeBase, query: Query) -> Reply:
     """A project described at once gets its priorities at once; otherwise the guided dialogue starts."""
     sector_id = priority_sector(kb, query) or query.frame.user_sector
-    messages = direct_match(kb, query, sector_id)
+    messages = direct_match(kb, query, sector_id) or priority_question(kb, query)
     if messages:
         return Reply(messages, _remember([], kb))
     events: List[Dict[str, Any]] = [SlotSet(slot, None) for slot in MATCHING_FORM_SLOTS]

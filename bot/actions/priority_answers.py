@@ -27,7 +27,7 @@ WHICH_SECTOR = re.compile(r"\b(?:quels? secteurs?|quelle secteur|appartient|dans
 # "les priorités horizontales / transversales" name the list of the four horizontal priorities.
 HORIZONTAL = re.compile(r"\b(?:horizonta\w*|transversa\w*|tous les secteurs|horizontal)\b")
 # "pour nous", "notre secteur": the user's own sector, said earlier.
-OWN = re.compile(r"\b(?:nous|notre|nos|on|mon|ma|mes|moi|chez nous)\b")
+OWN = re.compile(r"\b(?:nous|notre|nos|on|mon|ma|mes|moi|je|j|chez nous|sectorielles?)\b")
 # Words of a priority question that say nothing of its subject.
 QUESTION_WORDS = set(
     "priorite priorites prio prios priority priorities horizontale horizontales horizontal sectorielle sectorielles "
@@ -109,8 +109,14 @@ def priorities_by_sector(kb: KnowledgeBase, candidates: List[str], yes_no: bool)
     return [Message(with_source(kb, "\n".join(lines), source), buttons)]
 
 
+# A project is described when its subject has this many words beyond the sector and the question.
+DESCRIPTION_WORDS = 2
+
+
 def direct_match(kb: KnowledgeBase, query: Query, sector_id: Optional[str]) -> Optional[List[Message]]:
     """A project described in the question: the best priorities at once, then the guided dialogue."""
+    if len(subject_text(kb, query.text).split()) < DESCRIPTION_WORDS:
+        return None
     result = get_matcher().match(query.text, sector_id)
     if result.vague or not result.matches:
         return None
@@ -147,7 +153,13 @@ def priority_question(kb: KnowledgeBase, query: Query) -> Optional[List[Message]
     matched = direct_match(kb, query, sector_id)
     if matched:
         return matched
-    if candidates and not HORIZONTAL.search(text):
+    if candidates and sector_id:
+        in_sector = [c for c in candidates if kb.entries[c]["scope"] in (sector_id, "horizontal")]
+        if in_sector:
+            return priorities_by_sector(kb, in_sector, False)
+    if candidates and not (HORIZONTAL.search(text) and not query.ids("theme")):
+        if HORIZONTAL.search(text):
+            candidates = [c for c in candidates if kb.entries[c]["scope"] == "horizontal"] or candidates
         return priorities_by_sector(kb, candidates, False)
     return None
 

@@ -113,7 +113,8 @@ def query_from_tracker(kb: KnowledgeBase, tracker: Tracker) -> Query:
     extracted = [e for e in message.get("entities") or [] if e.get("entity") in ENTITY_ENTRY_TYPES]
     nlu_entities = resolve_entities(kb, extracted, "")
     frame = frame_from_tracker(tracker)
-    understood = interpret(kb, text, intent, confidence, nlu_entities, frame)
+    ranking = [(r.get("name") or "", float(r.get("confidence") or 0.0)) for r in message.get("intent_ranking") or []]
+    understood = interpret(kb, text, intent, confidence, nlu_entities, frame, ranking)
     return Query(
         intent=intent,
         text=text,

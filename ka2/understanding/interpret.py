@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..knowledge import KnowledgeBase
 from ..text import words
@@ -51,12 +51,12 @@ INTENT_KINDS: Dict[str, Optional[str]] = {
 }
 # Strong cues, most specific first: the first one found is what the message asks.
 CUE_ORDER = [
-    "coordinator", "others", "ordinal", "count", "codes", "where_submit", "who_manages", "deadline",
+    "not_in_base", "coordinator", "priority_rule", "others", "ordinal", "count", "codes", "where_submit", "who_manages", "deadline",
     "duration", "funding", "partners", "selection", "countries", "contact", "eligibility", "priorities",
-    "activities", "definition",
+    "actions", "activities", "definition",
 ]
 # Cues that say only "a priority" or "what is": a more specific intent refines them.
-GENERIC_CUES = {"priorities", "definition", "activities", "eligibility"}
+GENERIC_CUES = {"priorities", "definition", "activities", "eligibility", "actions"}
 # Kinds that can be answered together in one reply ("la date et l'endroit pour déposer ?").
 COMBINABLE = {"where_submit", "deadline", "duration", "funding", "partners", "who_manages"}
 # Kinds about one action: an elliptical "et la durée ?" takes the action from the frame.
@@ -66,8 +66,8 @@ ACTION_KINDS = {
 }
 STICKY_KINDS = {"not_in_base", "out_of_scope", "current_call"}
 STICKY_CONFIDENCE = 0.6
-# Below this the classifier's intent is a guess; above it, it refines a generic cue.
-INTENT_TRUSTED = 0.5
+# Below this the classifier's intent is a guess; above it, it answers a message with no cue.
+INTENT_TRUSTED = 0.3
 FOLLOWUP_START = re.compile(r"^(?:et|alors|ok et|ok|mais|du coup|pareil)\b")
 CORRECTION_START = re.compile(r"^(?:non|pardon|en fait|plutot|enfin|oups|correction|je veux dire|je voulais dire)\b")
 SHORT_MESSAGE_WORDS = 7
@@ -116,11 +116,6 @@ def merge_entities(*sources: Dict[str, List[str]]) -> Dict[str, List[str]]:
     return {k: v for k, v in merged.items() if v}
 
 
-def _cue_kinds(kb: KnowledgeBase, text: str) -> List[str]:
-    scan = scan_kinds(kb.cues, text)
-    return [k for k in CUE_ORDER if k in scan.strong]
-
-
 def choose_kinds(cues: List[str], intent_kind: Optional[str], confidence: float, names_ka2: bool = False) -> List[str]:
     """The kinds a message asks, from its strong cues and the classifier's intent."""
     trusted = intent_kind if intent_kind and confidence >= INTENT_TRUSTED else None
@@ -147,10 +142,14 @@ def interpret(
     confidence: float,
     nlu_entities: Dict[str, List[str]],
     frame: Frame,
+    ranking: Sequence[Tuple[str, float]] = (),
 ) -> Interpretation:
     """What the message asks and about what, with the frame filling what an elliptical message omits."""
     if not text:  # a button payload: its intent and entities say it all
         return Interpretation([INTENT_KINDS.get(intent) or "topic"], nlu_entities, ProfileFacts())
+    if intent == "nlu_fallback":
+        # Below the fallback threshold the classifier still ranks intents: its best guess is a signal.
+        intent, confidence = next(((n, c) for n, c in ranking if n != "nlu_fallback"), ("nlu_fallback", 0.0))
     normalised = words(text)
     entities = merge_entities(nlu_entities, find_entities(kb, text))
     profile = read_profile(kb, text)
@@ -159,9 +158,15 @@ def interpret(
         others = [s for s in entities.get("sector", []) if s != profile.impact_sector]
         entities["sector"] = [profile.impact_sector] + (others if not profile.organisation_sector else [])
     intent_kind = INTENT_KINDS.get(intent)
-    cues = _cue_kinds(kb, text)
+    scan = scan_kinds(kb.cues, text)
+    cues = [k for k in CUE_ORDER if k in scan.strong]
     names_ka2 = any(entities.get(e) for e in ("action_type", "theme", "management", "applicant"))
     kinds = choose_kinds(cues, intent_kind, confidence, names_ka2)
+    if not kinds and scan.weak:
+        # No strong cue, an unsure classifier: a weak cue among its best guesses decides.
+        guesses = [INTENT_KINDS.get(n) for n, _ in ranking[:3]]
+        kinds = [k for k in scan.weak if k in guesses][:1]
+    kinds = _fit_entities(kinds, entities)
     ordinal = ordinal_index(text) if frame.listed else None
     if "ordinal" in kinds and ordinal is None:
         kinds = [k for k in kinds if k != "ordinal"]
@@ -181,11 +186,20 @@ def interpret(
         if not specific_cues(cues):
             kinds = list(frame.last_kinds)
             followup = True
-    if kinds and kinds[0] in ACTION_KINDS and not entities.get("action_type") and not entities.get("management"):
-        carried = frame.last_entities.get("action_type")
-        if carried and (elliptical or not named):
-            entities["action_type"] = list(carried)
-            followup = True
+    if not kinds and not named and frame.last_kinds and FOLLOWUP_START.match(normalised):
+        # "et au maximum ?": the last question again, on the same entities.
+        kinds, followup = list(frame.last_kinds), True
+    if kinds and kinds[0] in ACTION_KINDS and not any(entities.get(e) for e in ("action_type", "management", "agency")):
+        for carried_type in ("action_type", "management", "agency"):
+            carried = frame.last_entities.get(carried_type)
+            if carried and (elliptical or not named):
+                entities[carried_type] = list(carried)
+                followup = True
+    if not specific_cues(cues) and "?" not in text and (profile.organisation_sector or profile.community):
+        if not kinds or kinds[0] in ("inform", "introduce", "definition", "matching"):
+            kinds = ["inform"]  # "Je suis prof dans un CEFA à Liège.": the user presents themselves
+    if not kinds and named:
+        kinds = ["definition"]  # "excellence ?", "KA210-YOU ?": what the base says of the entity named
     if followup:
         # What the follow-up does not name, it keeps from the last question ("et pour le sport ?" keeps KA220).
         for entity, ids in frame.last_entities.items():
@@ -195,6 +209,20 @@ def interpret(
                 entities[entity] = list(ids)
     confident = bool(kinds) and (bool(cues) or confidence >= INTENT_TRUSTED or followup)
     return Interpretation(kinds, entities, profile, followup, correction, ordinal, confident)
+
+
+# Kinds about priorities, and the entities that can be their subject.
+PRIORITY_KINDS = {"priorities", "horizontal", "priority_details", "matching"}
+NOT_PRIORITY_SUBJECTS = ("action_type", "agency", "applicant", "management")
+
+
+def _fit_entities(kinds: List[str], entities: Dict[str, List[str]]) -> List[str]:
+    """A priority question that names an action or an agency and no priority is a question about that
+    entity ("les Teacher Academies, ça rentre dans quelle action ?", "EACEA ça veut dire quoi ?")."""
+    if kinds and kinds[0] in PRIORITY_KINDS and not entities.get("theme") and not entities.get("sector"):
+        if any(entities.get(e) for e in NOT_PRIORITY_SUBJECTS):
+            return ["definition"]
+    return kinds
 
 
 def specific_cues(cues: List[str]) -> List[str]:

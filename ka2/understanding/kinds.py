@@ -59,10 +59,10 @@ ORDINALS = {
     "cinquieme": 4, "5eme": 4, "5e": 4, "cinq": 4, "5": 4,
     "sixieme": 5, "6eme": 5, "6e": 5, "six": 5, "6": 5,
     "septieme": 6, "7eme": 6, "7e": 6, "sept": 6, "7": 6,
-    "derniere": -1, "dernier": -1,
+    "derniere": -1, "dernier": -1, "avant derniere": -2, "avant dernier": -2,
 }
 _ORDINAL = re.compile(
-    r"\b(?:(?:la|le|et la|et le|numero)\s+)(" + "|".join(sorted(ORDINALS, key=len, reverse=True)) + r")\b"
+    r"\b(?:(?:la|le|l|et la|et le|et l|numero)\s+)(" + "|".join(sorted(ORDINALS, key=len, reverse=True)) + r")\b"
     r"|^(?:et\s+)?(" + "|".join(k for k in ORDINALS if not k.isdigit() and k not in {"un", "deux", "trois",
                                                                                       "quatre", "cinq", "six",
                                                                                       "sept"}) + r")\b"
