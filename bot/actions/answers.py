@@ -12,6 +12,7 @@ from rasa_sdk.knowledge_base.utils import resolve_mention
 from ka2.knowledge import KnowledgeBase, entity_entries
 from ka2.routing import community_agency
 from ka2.text import words
+from ka2.understanding.kinds import ordinal_index
 from ka2.understanding.retrieval import nearest_entries
 
 from .priority_answers import HORIZONTAL, count_priorities, direct_match, priority_question, priority_sector
@@ -337,6 +338,8 @@ def answer_where_kind(kb: KnowledgeBase, query: Query) -> Reply:
 
 
 def answer_who_manages(kb: KnowledgeBase, query: Query) -> Reply:
+    if query.ids("management") and not query.ids("action_type"):
+        return answer_actions(kb, replace(query, entities={**query.entities, "management": []}))
     message = who_manages(kb, query)
     if message is None:
         return answer_actions(kb, query)
@@ -393,6 +396,47 @@ def answer_codes(kb: KnowledgeBase, query: Query) -> Reply:
     return Reply(messages, _remember(actions[:1], kb))
 
 
+COMPARED_ATTRIBUTES = ("partners", "duration", "funding")
+
+
+def answer_compare(kb: KnowledgeBase, query: Query) -> Reply:
+    """ "KA210 ou KA220 ?": for each action, who it is for and its partners, duration and amount."""
+    actions = query.ids("action_type")
+    if len(actions) == 1:
+        management = kb.entries[actions[0]]["management"]
+        actions += [a["id"] for a in kb.of_type("action", management=management) if a["id"] not in actions]
+    messages = []
+    for action_id in actions[:2]:
+        action = kb.entries[action_id]
+        lines = [f"**{action['label']}** : {action.get('summary') or action['answer'].strip()}"]
+        for attribute in COMPARED_ATTRIBUTES:
+            fact = kb.fact(action_id, attribute)
+            if fact:
+                lines.append(f"- {fact['label']} : {fact['answer'].strip()}")
+        messages.append(Message(with_source(kb, "\n".join(lines), action)))
+    if not messages:
+        return answer_actions(kb, query)
+    messages[-1].buttons = [button_for(kb, a) for a in actions[:2]]
+    return Reply(messages, _remember([], kb))
+
+
+def eligibility_verdict(kb: KnowledgeBase, query: Query) -> Optional[Message]:
+    """ "Un partenariat à petite échelle en enseignement supérieur ?": an action has no code in the sector."""
+    actions = query.ids("action_type")
+    sectors = query.ids("sector") or ([query.frame.user_sector] if query.frame.user_sector else [])
+    if len(actions) != 1 or not sectors:
+        return None
+    action, sector = kb.entries[actions[0]], kb.entries[sectors[0]]
+    if not action.get("codes") or not sector.get("codes") or set(action["codes"]) & set(sector["codes"]):
+        return None
+    label = action["label"][0].lower() + action["label"][1:]
+    text = kb.say("action_not_in_sector", action=label, sector=sector["label"])
+    others = [a for a in kb.of_type("action") if set(a.get("codes", [])) & set(sector["codes"])]
+    if others:
+        text += " " + kb.say("action_instead", action=others[0]["label"])
+    return Message(with_source(kb, text, action))
+
+
 def answer_others(kb: KnowledgeBase, query: Query) -> Reply:
     """ "Et les autres ?": the entries of the same type that the last list did not show."""
     shown = [kb.entries[i] for i in query.listed if i in kb.entries]
@@ -426,6 +470,13 @@ def answer_definition(kb: KnowledgeBase, query: Query) -> Reply:
 
 
 def answer_priority_kind(kb: KnowledgeBase, query: Query) -> Reply:
+    index = ordinal_index(query.text)
+    if index is not None and not query.ids("theme"):
+        # "priorité horizontale numéro 1 ?": that item of the list the question names.
+        sector_id = priority_sector(kb, query)
+        listed = kb.of_type("priority", scope=sector_id or "horizontal")
+        if -len(listed) <= index < len(listed):
+            return answer_entry(kb, listed[index]["id"])
     messages = priority_question(kb, query)
     if messages:
         return Reply(messages, _remember([], kb))
@@ -488,6 +539,8 @@ KIND_HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
     "count": answer_count,
     "codes": answer_codes,
     "coordinator": answer_kind_topic,
+    "impact_level": answer_kind_topic,
+    "compare": lambda kb, query: answer_compare(kb, query),
     "others": answer_others,
     "not_in_base": answer_not_in_base,
     "matching": answer_matching,
@@ -514,10 +567,17 @@ def with_year_notice(kb: KnowledgeBase, query: Query, reply: Reply) -> Reply:
         asked=" et ".join(str(y) for y in dict.fromkeys(asked)),
         years=described_years(kb),
     )
+    later = kb.topic_for_intent("ask_current_call")
+    if later and max(asked) > max(kb.years):
+        notice += "\n" + later["answer"].strip()
     return Reply([Message(notice)] + reply.messages, reply.events)
 
 
 def _answer_kind(kb: KnowledgeBase, query: Query, kind: str, tracker: Any) -> Reply:
+    if kind in ("action_details", "definition", "eligibility", "where_submit"):
+        verdict = eligibility_verdict(kb, query)
+        if verdict is not None:
+            return Reply([verdict], _remember(query.ids("action_type")[:1], kb))
     if kind == "ordinal":
         return answer_ordinal(kb, query, tracker)
     if kind in TOPIC_INTENT_BY_KIND:

@@ -51,7 +51,7 @@ INTENT_KINDS: Dict[str, Optional[str]] = {
 }
 # Strong cues, most specific first: the first one found is what the message asks.
 CUE_ORDER = [
-    "not_in_base", "coordinator", "priority_rule", "others", "ordinal", "count", "codes", "where_submit", "who_manages", "deadline",
+    "out_of_scope", "not_in_base", "coordinator", "priority_rule", "impact_level", "compare", "others", "ordinal", "count", "codes", "where_submit", "who_manages", "deadline",
     "duration", "funding", "partners", "selection", "countries", "contact", "eligibility", "priorities",
     "actions", "activities", "definition",
 ]
@@ -71,6 +71,8 @@ INTENT_TRUSTED = 0.3
 FOLLOWUP_START = re.compile(r"^(?:et|alors|ok et|ok|mais|du coup|pareil)\b")
 CORRECTION_START = re.compile(r"^(?:non|pardon|en fait|plutot|enfin|oups|correction|je veux dire|je voulais dire)\b")
 SHORT_MESSAGE_WORDS = 7
+# The programme's own name: a question that says it is about KA2 is not out of scope.
+KA2_NAMED = re.compile(r"\b(?:ka ?2|action cle (?:2|deux)|key action 2|ka ?2\d\d)\b")
 # Entity types that say what a message is about (community and applicant say who is asking).
 TOPIC_ENTITIES = ("action_type", "management", "sector", "theme", "agency", "activity", "applicant")
 
@@ -123,6 +125,8 @@ def choose_kinds(cues: List[str], intent_kind: Optional[str], confidence: float,
     # knows these questions, the cues do not; a KA2 action or priority named overrides "out of scope".
     if trusted in STICKY_KINDS and confidence >= STICKY_CONFIDENCE and not (trusted == "out_of_scope" and names_ka2):
         return [trusted]
+    if trusted == "out_of_scope" and names_ka2 and not cues:
+        trusted = "definition"  # "le KA2, c'est pour envoyer des étudiants à l'étranger ?"
     specific = [k for k in cues if k not in GENERIC_CUES]
     if not specific:
         if trusted and trusted not in ("inform", "introduce", "topic", "out_of_scope"):
@@ -160,13 +164,14 @@ def interpret(
     intent_kind = INTENT_KINDS.get(intent)
     scan = scan_kinds(kb.cues, text)
     cues = [k for k in CUE_ORDER if k in scan.strong]
-    names_ka2 = any(entities.get(e) for e in ("action_type", "theme", "management", "applicant"))
+    names_ka2 = any(entities.get(e) for e in ("action_type", "theme", "management", "applicant")) or bool(
+        KA2_NAMED.search(normalised))
     kinds = choose_kinds(cues, intent_kind, confidence, names_ka2)
-    if not kinds and scan.weak:
+    if scan.weak and (not kinds or (kinds == ["not_in_base"] and confidence < STICKY_CONFIDENCE)):
         # No strong cue, an unsure classifier: a weak cue among its best guesses decides.
         guesses = [INTENT_KINDS.get(n) for n, _ in ranking[:3]]
-        kinds = [k for k in scan.weak if k in guesses][:1]
-    kinds = _fit_entities(kinds, entities)
+        kinds = [k for k in scan.weak if k in guesses][:1] or kinds
+    kinds = _fit_entities(kinds, entities, "priority_rule" in cues)
     ordinal = ordinal_index(text) if frame.listed else None
     if "ordinal" in kinds and ordinal is None:
         kinds = [k for k in kinds if k != "ordinal"]
@@ -198,8 +203,9 @@ def interpret(
     if not specific_cues(cues) and "?" not in text and (profile.organisation_sector or profile.community):
         if not kinds or kinds[0] in ("inform", "introduce", "definition", "matching"):
             kinds = ["inform"]  # "Je suis prof dans un CEFA à Liège.": the user presents themselves
+    described = False
     if not kinds and named:
-        kinds = ["definition"]  # "excellence ?", "KA210-YOU ?": what the base says of the entity named
+        kinds, described = ["definition"], True  # "excellence ?", "KA210-YOU ?": what the base says of it
     if followup:
         # What the follow-up does not name, it keeps from the last question ("et pour le sport ?" keeps KA220).
         for entity, ids in frame.last_entities.items():
@@ -207,7 +213,7 @@ def interpret(
                 if entity == "sector" and entities.get("applicant"):
                     continue
                 entities[entity] = list(ids)
-    confident = bool(kinds) and (bool(cues) or confidence >= INTENT_TRUSTED or followup)
+    confident = bool(kinds) and (bool(cues) or confidence >= INTENT_TRUSTED or followup or described)
     return Interpretation(kinds, entities, profile, followup, correction, ordinal, confident)
 
 
@@ -216,12 +222,19 @@ PRIORITY_KINDS = {"priorities", "horizontal", "priority_details", "matching"}
 NOT_PRIORITY_SUBJECTS = ("action_type", "agency", "applicant", "management")
 
 
-def _fit_entities(kinds: List[str], entities: Dict[str, List[str]]) -> List[str]:
+# Kinds that need one of these entities to be what a message asks ("un site web ?" is no contact).
+NEEDS_ENTITY = {"contact": ("agency", "community"), "compare": ("action_type",)}
+
+
+def _fit_entities(kinds: List[str], entities: Dict[str, List[str]], from_cue: bool) -> List[str]:
     """A priority question that names an action or an agency and no priority is a question about that
     entity ("les Teacher Academies, ça rentre dans quelle action ?", "EACEA ça veut dire quoi ?")."""
+    kinds = [k for k in kinds if k not in NEEDS_ENTITY or any(entities.get(e) for e in NEEDS_ENTITY[k])]
     if kinds and kinds[0] in PRIORITY_KINDS and not entities.get("theme") and not entities.get("sector"):
         if any(entities.get(e) for e in NOT_PRIORITY_SUBJECTS):
             return ["definition"]
+    if kinds == ["priority_rule"] and not from_cue and entities.get("theme"):
+        return ["priorities"]  # "la petite enfance, c'est une priorité du scolaire ?" names its subject
     return kinds
 
 
