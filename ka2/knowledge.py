@@ -37,6 +37,7 @@ ID_PREFIX = {
     "agency": "agency",
     "activity": "activity",
     "community": "community",
+    "country": "country",
 }
 # Buttons carry '/ask_topic{"topic":"<id>"}'; Telegram limits callback data to 64 bytes.
 BUTTON_PAYLOAD_LIMIT = 64
@@ -49,6 +50,7 @@ ENTITY_ENTRY_TYPES = {
     "agency": "agency",
     "management": "topic",
     "community": "community",
+    "country": "country",
     # Applicants with an agency of their own whatever their sector ("ONG européenne" -> EACEA).
     "applicant": "topic",
 }

@@ -11,7 +11,9 @@ from rasa_sdk.knowledge_base.utils import resolve_mention
 
 from ka2.knowledge import KnowledgeBase, entity_entries
 from ka2.routing import community_agency
+from ka2.rules import check_case, other_action_fits, read_case
 from ka2.text import words
+from ka2.understanding.interpret import KA2_NAMED
 from ka2.understanding.kinds import ordinal_index
 from ka2.understanding.retrieval import nearest_entries
 
@@ -248,7 +250,13 @@ def answer_priority_details(kb: KnowledgeBase, query: Query) -> Reply:
 
 def answer_activities(kb: KnowledgeBase, query: Query) -> Reply:
     activities = query.ids("activity")
-    return answer_entry(kb, activities[0] if activities else "topic.activities")
+    reply = answer_entry(kb, activities[0] if activities else "topic.activities")
+    actions = [a for a in query.ids("action_type") if a in kb.entries]
+    if actions and not activities:
+        # "Dans un petit partenariat, les activités ?": what the base says of that action's format too.
+        action = answer_entry(kb, actions[0])
+        return Reply([Message(reply.messages[0].text)] + action.messages, reply.events)
+    return reply
 
 
 def ask_for_sector(kb: KnowledgeBase, intent: str) -> Reply:
@@ -408,7 +416,7 @@ def answer_compare(kb: KnowledgeBase, query: Query) -> Reply:
     messages = []
     for action_id in actions[:2]:
         action = kb.entries[action_id]
-        lines = [f"**{action['label']}** : {action.get('summary') or action['answer'].strip()}"]
+        lines = [f"**{action['label']}**", action["answer"].strip()]
         for attribute in COMPARED_ATTRIBUTES:
             fact = kb.fact(action_id, attribute)
             if fact:
@@ -427,7 +435,10 @@ def eligibility_verdict(kb: KnowledgeBase, query: Query) -> Optional[Message]:
     if len(actions) != 1 or not sectors:
         return None
     action, sector = kb.entries[actions[0]], kb.entries[sectors[0]]
-    if not action.get("codes") or not sector.get("codes") or set(action["codes"]) & set(sector["codes"]):
+    # Only a sector coded like the actions ("KA220-HED", not the sport call's code) can lack one.
+    families = {code.split("-")[0] for a in kb.of_type("action") for code in a.get("codes", [])}
+    sector_families = {code.split("-")[0] for code in sector.get("codes", [])}
+    if not action.get("codes") or not sector_families & families or set(action["codes"]) & set(sector["codes"]):
         return None
     label = action["label"][0].lower() + action["label"][1:]
     text = kb.say("action_not_in_sector", action=label, sector=sector["label"])
@@ -462,8 +473,11 @@ def answer_ordinal(kb: KnowledgeBase, query: Query, tracker: Any = None) -> Repl
 
 
 def answer_definition(kb: KnowledgeBase, query: Query) -> Reply:
-    """ "C'est quoi X ?": the entry X names, else the definition of the KA2."""
-    for entity in ("applicant", "action_type", "agency", "management", "theme", "activity"):
+    """ "C'est quoi X ?": the entry X names, else the definition of the KA2 (also when the KA2 is named
+    beside a priority or an activity mentioned in passing)."""
+    named_ka2 = bool(KA2_NAMED.search(words(query.text)))
+    entity_types = ("applicant", "action_type", "agency", "management") + (() if named_ka2 else ("theme", "activity"))
+    for entity in entity_types:
         if query.ids(entity):
             return answer_entry(kb, query.ids(entity)[0])
     return answer_entry(kb, kb.topic_for_intent("ask_ka2_definition")["id"])
@@ -532,6 +546,7 @@ KIND_HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
     "priorities": answer_priority_kind,
     "horizontal": answer_priority_kind,
     "priority_details": answer_priority_kind,
+    "priority_check": answer_priority_kind,
     "activities": answer_activities,
     "where_submit": answer_where_kind,
     "who_manages": answer_who_manages,
@@ -586,6 +601,36 @@ def _answer_kind(kb: KnowledgeBase, query: Query, kind: str, tracker: Any) -> Re
     return KIND_HANDLERS.get(kind, answer_topic)(kb, query)
 
 
+# Kinds whose answer starts with the user's own case checked against the rules, when they give values.
+CASE_KINDS = {"partners", "countries", "eligibility", "duration", "funding", "action_details", "definition",
+              "compare", "topic"}
+
+
+def case_verdicts(kb: KnowledgeBase, query: Query) -> List[Message]:
+    """ "Un KA210 de 30 mois ?", "90 000 € ?", "un partenaire marocain ?": oui or non, the rule, the way out."""
+    if not query.text or query.kind not in CASE_KINDS:
+        return []
+    case = read_case(kb, query.text)
+    if case.months is None and case.amount is None and case.organisations is None and not case.countries:
+        return []
+    actions = [a for a in query.ids("action_type") if kb.fact(a, "partners") or kb.fact(a, "duration")]
+    if not actions:
+        actions = [a["id"] for a in kb.of_type("action", management="decentralised")]
+    messages = []
+    for action_id in actions[:2]:
+        verdicts = sorted(check_case(kb, action_id, case), key=lambda v: v.ok)
+        if not verdicts:
+            continue
+        lines = [kb.say(v.key, **v.values) for v in verdicts]
+        other = other_action_fits(kb, action_id, case) if not any(v.ok for v in verdicts) else None
+        if other and len(actions) == 1:
+            lines.append(kb.say("rule_other_action", action=kb.entries[other].get("short") or kb.entries[other]["label"]))
+        attribute = "duration" if case.months is not None else "funding" if case.amount is not None else "partners"
+        source = kb.fact(action_id, attribute) or kb.entries[action_id]
+        messages.append(Message(with_source(kb, "\n".join(lines), source)))
+    return messages
+
+
 def answer(kb: KnowledgeBase, query: Query, tracker: Any = None) -> Reply:
     """The reply to a KA2 question: each question kind the message asks, from the knowledge base."""
     understood = query.understood
@@ -595,9 +640,10 @@ def answer(kb: KnowledgeBase, query: Query, tracker: Any = None) -> Reply:
         return answer_clarify(kb, query)
     replies = [_answer_kind(kb, replace(query, understood=replace(understood, kinds=[k])), k, tracker)
                for k in understood.kinds]
-    messages = [m for r in replies for m in r.messages]
+    verdicts = case_verdicts(kb, query)
+    messages = verdicts + [m for r in replies for m in r.messages]
     for message in messages[:-1]:
-        if len(replies) > 1:
+        if len(replies) > 1 or verdicts:
             message.buttons = []
     events = [e for r in replies for e in r.events]
     return remember_frame(query, with_year_notice(kb, query, Reply(messages, events)))

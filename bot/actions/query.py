@@ -72,7 +72,7 @@ def resolve_entities(kb: KnowledgeBase, extracted: List[Dict[str, Any]], text: s
 
 
 # A year of the programme's era (20[1-4]x); "2025 €" is an amount, not a year.
-YEAR = re.compile(r"(?<![\d.,])(20[1-4]\d)(?![\d.,]|\s*(?:€|eur))", re.IGNORECASE)
+YEAR = re.compile(r"(?<![\d.,])(20[1-4]\d)(?!\d|[.,]\d|\s*(?:€|eur))", re.IGNORECASE)
 
 
 def years_mentioned(text: str) -> List[int]:

@@ -51,12 +51,12 @@ INTENT_KINDS: Dict[str, Optional[str]] = {
 }
 # Strong cues, most specific first: the first one found is what the message asks.
 CUE_ORDER = [
-    "out_of_scope", "not_in_base", "coordinator", "priority_rule", "impact_level", "compare", "others", "ordinal", "count", "codes", "where_submit", "who_manages", "deadline",
+    "out_of_scope", "not_in_base", "coordinator", "priority_rule", "priority_check", "impact_level", "compare", "others", "ordinal", "count", "codes", "where_submit", "who_manages", "deadline",
     "duration", "funding", "partners", "selection", "countries", "contact", "eligibility", "priorities",
     "actions", "activities", "definition",
 ]
 # Cues that say only "a priority" or "what is": a more specific intent refines them.
-GENERIC_CUES = {"priorities", "definition", "activities", "eligibility", "actions"}
+GENERIC_CUES = {"priorities", "definition", "activities", "eligibility"}
 # Kinds that can be answered together in one reply ("la date et l'endroit pour déposer ?").
 COMBINABLE = {"where_submit", "deadline", "duration", "funding", "partners", "who_manages"}
 # Kinds about one action: an elliptical "et la durée ?" takes the action from the frame.
@@ -155,7 +155,9 @@ def interpret(
         # Below the fallback threshold the classifier still ranks intents: its best guess is a signal.
         intent, confidence = next(((n, c) for n, c in ranking if n != "nlu_fallback"), ("nlu_fallback", 0.0))
     normalised = words(text)
-    entities = merge_entities(nlu_entities, find_entities(kb, text))
+    # The base's own forms first; the trained extractor adds the entity types they did not find.
+    found = find_entities(kb, text)
+    entities = merge_entities(found, {k: v for k, v in nlu_entities.items() if k not in found})
     profile = read_profile(kb, text)
     if profile.impact_sector:
         # The sector the project's impact targets decides, whatever the organisation's type.
@@ -164,6 +166,10 @@ def interpret(
     intent_kind = INTENT_KINDS.get(intent)
     scan = scan_kinds(kb.cues, text)
     cues = [k for k in CUE_ORDER if k in scan.strong]
+    # A cue whose kind needs an entity the message does not name, or a list the conversation has not shown.
+    cues = [k for k in cues if k not in NEEDS_ENTITY or any(entities.get(e) for e in NEEDS_ENTITY[k])]
+    if not frame.listed and "ordinal" in cues and not PRIORITY_CUES & set(cues):
+        cues.remove("ordinal")
     names_ka2 = any(entities.get(e) for e in ("action_type", "theme", "management", "applicant")) or bool(
         KA2_NAMED.search(normalised))
     kinds = choose_kinds(cues, intent_kind, confidence, names_ka2)
@@ -174,14 +180,14 @@ def interpret(
     kinds = _fit_entities(kinds, entities, "priority_rule" in cues)
     ordinal = ordinal_index(text) if frame.listed else None
     if "ordinal" in kinds and ordinal is None:
-        kinds = [k for k in kinds if k != "ordinal"]
+        kinds = [k for k in kinds if k != "ordinal"] or [k for k in cues if k != "ordinal"][:1]
     if ordinal is not None and not any(entities.get(e) for e in TOPIC_ENTITIES) and "ordinal" not in kinds:
         kinds = ["ordinal"]
     named = any(entities.get(e) for e in TOPIC_ENTITIES)
     short = len(normalised.split()) <= SHORT_MESSAGE_WORDS
     correction = bool(CORRECTION_START.match(normalised)) and named and bool(frame.last_kinds)
     elliptical = bool(FOLLOWUP_START.match(normalised)) or short
-    followup = False
+    followup = described = False
     weak_kinds = {None, "inform", "topic", "introduce", "out_of_scope", "definition"}
     if frame.last_kinds and named and (correction or (elliptical and (not specific_cues(cues)) and
                                                       (intent_kind in weak_kinds or confidence < 0.8
@@ -202,10 +208,11 @@ def interpret(
                 followup = True
     if not specific_cues(cues) and "?" not in text and (profile.organisation_sector or profile.community):
         if not kinds or kinds[0] in ("inform", "introduce", "definition", "matching"):
-            kinds = ["inform"]  # "Je suis prof dans un CEFA à Liège.": the user presents themselves
-    described = False
+            kinds, described = ["inform"], True  # "Je suis prof dans un CEFA à Liège.": the user presents themselves
     if not kinds and named:
         kinds, described = ["definition"], True  # "excellence ?", "KA210-YOU ?": what the base says of it
+    if not kinds and names_ka2:
+        kinds, described = ["definition"], True
     if followup:
         # What the follow-up does not name, it keeps from the last question ("et pour le sport ?" keeps KA220).
         for entity, ids in frame.last_entities.items():
@@ -218,7 +225,8 @@ def interpret(
 
 
 # Kinds about priorities, and the entities that can be their subject.
-PRIORITY_KINDS = {"priorities", "horizontal", "priority_details", "matching"}
+PRIORITY_KINDS = {"priorities", "horizontal", "priority_details", "matching", "priority_check"}
+PRIORITY_CUES = {"priorities", "priority_check"}
 NOT_PRIORITY_SUBJECTS = ("action_type", "agency", "applicant", "management")
 
 
@@ -229,7 +237,6 @@ NEEDS_ENTITY = {"contact": ("agency", "community"), "compare": ("action_type",)}
 def _fit_entities(kinds: List[str], entities: Dict[str, List[str]], from_cue: bool) -> List[str]:
     """A priority question that names an action or an agency and no priority is a question about that
     entity ("les Teacher Academies, ça rentre dans quelle action ?", "EACEA ça veut dire quoi ?")."""
-    kinds = [k for k in kinds if k not in NEEDS_ENTITY or any(entities.get(e) for e in NEEDS_ENTITY[k])]
     if kinds and kinds[0] in PRIORITY_KINDS and not entities.get("theme") and not entities.get("sector"):
         if any(entities.get(e) for e in NOT_PRIORITY_SUBJECTS):
             return ["definition"]
