@@ -62,11 +62,12 @@ def test_sector_named_only_in_free_text_is_understood():
     assert "STEM / STEAM" in all_text(messages)
 
 
-def test_where_to_submit_without_sector_asks_for_it():
+def test_where_to_submit_without_sector_gives_the_rule_and_asks_for_it():
     messages, slots = ask("ask_where_submit", "où je dépose mon dossier ?")
     assert slots["pending_question"] == "ask_where_submit"
     assert '/inform_sector{"sector":"sector.youth"}' in payloads(messages)
-    assert "Source" not in all_text(messages)
+    text = all_text(messages)
+    assert "secteur le plus visé" in text and "Source :" in text and text.rstrip().endswith("l'agence compétente.")
 
 
 def test_sector_answer_to_pending_question_names_the_agency_and_why():
@@ -77,9 +78,10 @@ def test_sector_answer_to_pending_question_names_the_agency_and_why():
         {"pending_question": "ask_where_submit"},
     )
     text = all_text(messages)
-    assert "**BIJ (Bureau International Jeunesse)**" in text
-    assert "secteur le plus visé" in text
+    assert "Déposez auprès du **BIJ**" in text
+    assert "vise surtout le secteur « Jeunesse »" in text
     assert "https://www.lebij.be" in text
+    assert "AEF" not in text  # a sector-specific answer names that agency only
 
 
 def test_school_project_goes_to_aef_europe_and_sport_to_the_executive_agency():
@@ -160,7 +162,7 @@ def test_several_sectors_get_the_rule_and_each_agency():
     (message,) = messages
     text = message["text"]
     assert "celui que son impact vise le plus" in text
-    assert "« Jeunesse » : **BIJ" in text and "« Enseignement scolaire » : **AEF-Europe**" in text
+    assert "« Jeunesse » : auprès du **BIJ**" in text and "« Enseignement scolaire » : auprès de l'**AEF-Europe**" in text
     assert "Source :" in text
     assert {'/ask_topic{"topic":"agency.bij"}', '/ask_topic{"topic":"agency.aef_europe"}'} <= set(payloads(messages))
 

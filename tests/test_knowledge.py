@@ -66,7 +66,10 @@ def test_no_forbidden_assertion_is_made(kb):
     """The facts file lists claims the assistant must not make."""
     everything = " ".join(str(e) for e in kb.entries.values())
     assert "25/30/20/25" not in everything and "30/30/20/20" not in everything
-    assert "3 novembre" not in str(kb.fact("action.cooperation", "deadline"))
+    # No second KA220 deadline: the 3 November date may only be named as the small-scale one.
+    deadline = kb.fact("action.cooperation", "deadline")["answer"]
+    for sentence in deadline.split("."):
+        assert "3 novembre" not in sentence or "petite échelle" in sentence
     assert "address" not in kb.entries["agency.bij"]
 
 

@@ -128,7 +128,7 @@ def test_a_short_description_is_kept_and_more_is_asked():
 
 def test_an_opening_message_about_its_sectors_own_priority_is_the_description():
     # Only the school priorities speak of drop-out: judged without the sector it names, it looked vague.
-    text = "notre école de devoirs voudrait lutter contre le décrochage des élèves du primaire"
+    text = "notre école primaire voudrait lutter contre le décrochage de ses élèves"
     _, slots = validate("describe_project", text, {})
     assert slots["project_sector"] == "sector.school" and slots["project_description"] == text
 
@@ -188,7 +188,7 @@ def test_result_lists_priorities_with_reasons_rule_format_and_agency(kb):
     assert "BIJ" in text and kb.entries["agency.bij"]["website"] in text
     assert text.count("Source :") >= 3
     payloads = [b["payload"] for b in messages[-1]["buttons"]]
-    assert payloads == ['/ask_priorities{"sector":"sector.youth"}', "/change_project_description", "/ask_priority_matching"]
+    assert payloads == ['/ask_priorities{"sector":"sector.youth"}', "/change_project_description", "/start_matching"]
     assert any(e.get("name") == "knowledge_base_listed_objects" for e in events)
 
 

@@ -43,8 +43,6 @@ from .rendering import (
     render_agency,
     render_entry,
     render_sector_priorities,
-    render_submission,
-    render_submission_choice,
     sector_buttons,
     with_source,
 )
@@ -259,27 +257,12 @@ def answer_activities(kb: KnowledgeBase, query: Query) -> Reply:
     return reply
 
 
-def ask_for_sector(kb: KnowledgeBase, intent: str) -> Reply:
-    question = Message(kb.say("ask_sector_for_submission"), sector_buttons(kb))
-    return Reply([question], [SlotSet(SLOT_PENDING_QUESTION, intent)])
-
-
-def answer_where_submit(kb: KnowledgeBase, query: Query) -> Reply:
-    sectors = query.ids("sector")
-    if not sectors:
-        return ask_for_sector(kb, "ask_where_submit")
-    if len(sectors) > 1:
-        chosen = [kb.entries[s] for s in sectors]
-        return Reply([render_submission_choice(kb, chosen)], _remember(["topic.where_submit"], kb))
-    return Reply([render_submission(kb, kb.entries[sectors[0]])], _remember([sectors[0]], kb))
-
-
 def answer_inform_sector(kb: KnowledgeBase, query: Query) -> Reply:
     if not query.ids("sector"):
         return answer_clarify(kb, query)
     if query.pending == "ask_priorities":
         return answer_priorities(kb, query)
-    return answer_where_submit(kb, query)
+    return answer_where_kind(kb, query)
 
 
 def answer_agency_contact(kb: KnowledgeBase, query: Query) -> Reply:
@@ -539,7 +522,18 @@ def answer_inform(kb: KnowledgeBase, query: Query) -> Reply:
     return answer_clarify(kb, query)
 
 
+def answer_countries(kb: KnowledgeBase, query: Query) -> Reply:
+    """The 2021 country labels; with an action named, that action's rule on partner countries first."""
+    topic = answer_entry(kb, kb.topic_for_intent("ask_countries")["id"])
+    actions = [a for a in query.ids("action_type") if kb.fact(a, "partners")]
+    if not actions:
+        return topic
+    partners = answer_entry(kb, kb.fact(actions[0], "partners")["id"])
+    return Reply([Message(partners.messages[0].text)] + topic.messages, partners.events)
+
+
 KIND_HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
+    "countries": answer_countries,
     "definition": answer_definition,
     "actions": answer_actions,
     "action_details": answer_action_details,
@@ -567,7 +561,7 @@ KIND_HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
 }
 # Kinds answered by the topic whose `intent` names them in knowledge/topics.yml.
 TOPIC_INTENT_BY_KIND = {"priority_rule": "ask_priority_rule", "youth_rules": "ask_youth_rules",
-                        "countries": "ask_countries", "current_call": "ask_current_call"}
+                        "current_call": "ask_current_call"}
 
 
 def with_year_notice(kb: KnowledgeBase, query: Query, reply: Reply) -> Reply:
@@ -621,7 +615,7 @@ def case_verdicts(kb: KnowledgeBase, query: Query) -> List[Message]:
         verdicts = sorted(check_case(kb, action_id, case), key=lambda v: v.ok)
         if not verdicts:
             continue
-        lines = [kb.say(v.key, **v.values) for v in verdicts]
+        lines = [kb.say(v.key, **v.values).strip() for v in verdicts]
         other = other_action_fits(kb, action_id, case) if not any(v.ok for v in verdicts) else None
         if other and len(actions) == 1:
             lines.append(kb.say("rule_other_action", action=kb.entries[other].get("short") or kb.entries[other]["label"]))

@@ -110,8 +110,7 @@ def query_from_tracker(kb: KnowledgeBase, tracker: Tracker) -> Query:
     text = typed_text(tracker)
     intent = (message.get("intent") or {}).get("name") or ""
     confidence = float((message.get("intent") or {}).get("confidence") or 0.0)
-    extracted = [e for e in message.get("entities") or [] if e.get("entity") in ENTITY_ENTRY_TYPES]
-    nlu_entities = resolve_entities(kb, extracted, "")
+    nlu_entities = resolve_entities(kb, message.get("entities") or [], "")
     frame = frame_from_tracker(tracker)
     ranking = [(r.get("name") or "", float(r.get("confidence") or 0.0)) for r in message.get("intent_ranking") or []]
     understood = interpret(kb, text, intent, confidence, nlu_entities, frame, ranking)

@@ -142,7 +142,8 @@ def agency_phrase(kb: KnowledgeBase, agency_id: str, preposition: str = "auprès
 def render_submission(kb: KnowledgeBase, sector: Dict[str, Any]) -> Message:
     agency = kb.entries[sector["agency"]]
     rule = kb.entries["topic.where_submit"]
-    key = "submit_to_eacea" if agency["id"] == "agency.eacea" else "submit_to"
+    national = {a for c in kb.of_type("community") for a in c["agency_for"]}
+    key = "route_sector" if agency["id"] in national else "route_sector_european"
     # The answer for this sector only: restating the general rule would name the other agency.
     lines = [kb.say(key, sector=sector["label"], agency=agency_phrase(kb, agency["id"]))]
     if agency.get("website"):
@@ -151,17 +152,6 @@ def render_submission(kb: KnowledgeBase, sector: Dict[str, Any]) -> Message:
     if kb.of_type("priority", scope=sector["id"]):
         buttons.insert(0, intent_button(kb.say("button_sector_priorities"), "ask_priorities", sector=sector["id"]))
     buttons.extend(related_buttons(kb, rule, exclude=[agency["id"]]))
-    return Message(with_source(kb, "\n".join(lines), rule), buttons[:MAX_BUTTONS])
-
-
-def render_submission_choice(kb: KnowledgeBase, sectors: List[Dict[str, Any]]) -> Message:
-    """Several sectors named: the rule (the sector the impact targets most decides), then each one's agency."""
-    rule = kb.entries["topic.where_submit"]
-    lines = [kb.say("submit_several_sectors")]
-    lines += [kb.say("submit_if_sector", sector=s["label"], agency=agency_phrase(kb, s["agency"])) for s in sectors]
-    lines.append(rule["answer"].strip())
-    agencies = list(dict.fromkeys(s["agency"] for s in sectors))
-    buttons = [button_for(kb, a) for a in agencies] + related_buttons(kb, rule, exclude=agencies)
     return Message(with_source(kb, "\n".join(lines), rule), buttons[:MAX_BUTTONS])
 
 

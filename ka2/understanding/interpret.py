@@ -180,7 +180,8 @@ def interpret(
     kinds = _fit_entities(kinds, entities, "priority_rule" in cues)
     ordinal = ordinal_index(text) if frame.listed else None
     if "ordinal" in kinds and ordinal is None:
-        kinds = [k for k in kinds if k != "ordinal"] or [k for k in cues if k != "ordinal"][:1]
+        # "et la troisième ?" with no list shown: the handler says so, unless the message asks something else.
+        kinds = [k for k in kinds if k != "ordinal"] or [k for k in cues if k != "ordinal"][:1] or ["ordinal"]
     if ordinal is not None and not any(entities.get(e) for e in TOPIC_ENTITIES) and "ordinal" not in kinds:
         kinds = ["ordinal"]
     named = any(entities.get(e) for e in TOPIC_ENTITIES)
