@@ -1,6 +1,6 @@
 """`make bench`: understanding, serving, cost and the priority matcher, in one bounded run.
 
-    .venv/bin/python bench/run.py [--folds 5] [--only nlu,serve,cost,matcher]
+    .venv/bin/python bench/run.py [--folds 5] [--only nlu,serve,cost,matcher,devset]
 
 Writes bench/results.json and prints a table. Steps, one training at a time (2 shared cores):
 1. cost: full training (NLU + dialogue) from scratch with config.yml into a temporary directory and
@@ -239,13 +239,20 @@ def targets(results: dict) -> list:
         add("held-out intent accuracy >= 0.95", round(project, 3), project >= 0.95)
         add("project pipeline ahead of both alternatives (held-out accuracy)",
             [round(project, 3)] + [round(o, 3) for o in others], all(project > o for o in others))
+    dev = results.get("devset") or {}
+    if dev.get("cases"):
+        share = dev["cases"][0] / dev["cases"][1]
+        add("dev set: >= 0.92 of the cases", round(share, 3), share >= 0.92)
+        add("dev set: >= 26 of the 28 conversations", dev["conversations"][0], dev["conversations"][0] >= 26)
+        worst = min(p / n for p, n in dev["categories"].values())
+        add("dev set: no category under 0.80", round(worst, 3), worst >= 0.80)
     return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=int(os.environ.get("BENCH_FOLDS", 5)), help="0: held-out only")
-    parser.add_argument("--only", default="cost,serve,nlu,matcher")
+    parser.add_argument("--only", default="cost,serve,nlu,matcher,devset")
     parser.add_argument("--pipelines", default="all", choices=["all", "fast"],
                         help="fast: config.yml and its variant only (no DIET training)")
     args = parser.parse_args()
@@ -276,6 +283,11 @@ def main() -> int:
             results["nlu"] = run_nlu(args.folds, tmp, args.pipelines)
         if "matcher" in steps:
             results["matcher"] = run_matcher()
+        if "devset" in steps:
+            import devset
+
+            print("[devset] the public development set against a stack on loopback ...", flush=True)
+            results["devset"] = devset.run(model)
     results["targets"] = targets(results)
     results["bench_seconds"] = round(time.perf_counter() - start, 1)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")

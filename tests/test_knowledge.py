@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ka2.text import words
 from ka2.knowledge import KnowledgeError, load_knowledge_base, normalise, topic_payload
 
 from .conftest import ROOT
@@ -39,6 +40,31 @@ def test_base_holds_every_part_of_the_source_document(kb):
         kb.entries[s]["agency"] == "agency.aef_europe"
         for s in ("sector.school", "sector.vet", "sector.higher_ed", "sector.adult_ed")
     )
+
+
+def _texts(value) -> list:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _texts(item)]
+    return []
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the source document is not beside the repository")
+def test_every_sentence_and_bullet_of_the_source_document_is_in_the_base(kb):
+    """In an answer, a priority's text or, where the answer corrects the document, the entry's
+    `source.quote` (the document's own wording). Headings ("Secteur de la jeunesse :") excepted."""
+    held = " ".join(words(t) for entry in kb.entries.values() for t in _texts(entry))
+    missing = []
+    for line in SEED.read_text("utf-8").splitlines():
+        line = re.sub(r"^\d+\.\s*", "", line.strip().lstrip("•").strip())
+        for sentence in re.split(r"(?<=[.;!?])\s+", line):
+            said = words(sentence)
+            if len(said.split()) >= 3 and not sentence.rstrip().endswith(":") and said not in held:
+                missing.append(sentence)
+    assert not missing, missing
 
 
 @pytest.mark.skipif(not SEED.exists(), reason="the source document is not beside the repository")
@@ -170,3 +196,16 @@ def test_mentions_are_found_next_to_punctuation_and_elisions(kb):
     assert kb.find_mentions("sector", "une asbl d'éducation permanente, on dépose où ?") == ["sector.adult_ed"]
     assert kb.find_mentions("agency", "le mail de l'AEF?") == ["agency.aef_europe"]
     assert kb.find_mentions("sector", "des tornados") == []  # whole words only
+
+
+def test_agency_names_take_their_article_in_every_rendered_answer(kb):
+    """ "auprès du BIJ", "de l'AEF-Europe", never "auprès de BIJ" or "à AEF-Europe"."""
+    from bot.actions.rendering import render_entry
+
+    wrong = re.compile(r"\b(?:de|à|auprès de|par)\s+(?:\*\*)?(?:BIJ|AEF-Europe|AEF|EACEA)\b")
+    rendered = [render_entry(kb, entry).text for entry in kb.entries.values()]
+    rendered += list(kb.messages.values())
+    offending = [text for text in rendered if wrong.search(text)]
+    assert not offending, offending[:3]
+    for agency in kb.of_type("agency"):
+        assert kb.with_article("auprès de", agency["id"]).startswith(("auprès du ", "auprès de l'", "auprès de la "))

@@ -293,10 +293,11 @@ def answer_clarify(kb: KnowledgeBase, query: Query) -> Reply:
         buttons = handoff_buttons(kb) + main_topic_buttons(kb)[:3]
         return Reply([Message(kb.say("second_fallback_offer"), buttons)])
     guesses = nearest_entries(kb, query.text) if query.text else []
+    agencies = agency_names(kb, agencies_asked(kb, query))
     if guesses:
-        text = kb.say("best_guesses", agencies=agency_names(kb, agencies_asked(kb, query)))
+        text = kb.say("best_guesses", agencies=agencies)
         return Reply([Message(text, [button_for(kb, g) for g in guesses])], _remember([], kb))
-    return Reply([Message(kb.say("clarify"), main_topic_buttons(kb))])
+    return Reply([Message(kb.say("clarify", agencies=agencies), main_topic_buttons(kb))])
 
 
 def answer_out_of_scope(kb: KnowledgeBase, query: Query) -> Reply:

@@ -24,7 +24,7 @@ from .matching_replies import (
     explain_sectors,
     render_result,
 )
-from .query import latest_intent, resolve_entities, typed_text
+from .query import SLOT_USER_SECTOR, latest_intent, resolve_entities, typed_text
 
 FORM = "project_matching_form"
 SECTOR, DESCRIPTION, PROFILE, DRAFT = (
@@ -206,13 +206,15 @@ class ActionMatchPriorities(Action):
 
 
 class ActionResetProjectMatching(Action):
-    """Start again: forget the form's answers."""
+    """Start again: forget the project's answers, but not what the user said of themselves (their
+    sector, a small or new organisation): the dialogue never asks what it already knows."""
 
     def name(self) -> str:
         return "action_reset_project_matching"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
-        return [SlotSet(slot, None) for slot in FORM_SLOTS]
+        known_sector = tracker.get_slot(SLOT_USER_SECTOR)
+        return [SlotSet(SECTOR, known_sector), SlotSet(DESCRIPTION, None), SlotSet(DRAFT, None)]
 
 
 class ActionChangeProjectDescription(Action):

@@ -9,7 +9,7 @@ once, without new training data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List, Set, Tuple
 
 from rapidfuzz import fuzz, process
 
@@ -25,65 +25,75 @@ FUZZY_CUTOFF = 88
 STOPWORDS = frozenset("a au aux d de des du en et l la le les pour dans un une".split())
 
 
+# Place names and countries are matched exactly: a near miss is another place.
+FUZZY_ENTITIES = ("action_type", "management", "sector", "theme", "activity", "agency", "applicant")
+
+
 def _content(text: str) -> List[str]:
     return [w for w in text.split() if w not in STOPWORDS]
 
 
 @dataclass(frozen=True)
 class _Forms:
-    """One entity type's forms, grouped by their number of words for the fuzzy pass."""
+    """Every entity type's forms, grouped by their number of words for the fuzzy pass: one rapidfuzz
+    call per window of the message, whatever the number of entity types."""
 
-    by_length: Dict[int, Tuple[Tuple[str, ...], Tuple[str, ...]]]  # n words -> (forms, entry ids)
+    by_length: Dict[int, Tuple[Tuple[str, ...], Tuple[Tuple[str, str], ...]]]  # n -> (forms, (entity, id))
 
 
-def _fuzzy_forms(kb: KnowledgeBase, entity: str) -> _Forms:
-    grouped: Dict[int, Tuple[List[str], List[str]]] = {}
-    for form, entry_id in kb.mention_forms.get(entity, []):
-        content = " ".join(_content(form))
-        if len(content) < MIN_FUZZY_LENGTH:
-            continue
-        forms, ids = grouped.setdefault(len(content.split()), ([], []))
-        forms.append(content)
-        ids.append(entry_id)
-    return _Forms({n: (tuple(f), tuple(i)) for n, (f, i) in grouped.items()})
+def _fuzzy_forms(kb: KnowledgeBase) -> _Forms:
+    grouped: Dict[int, Tuple[List[str], List[Tuple[str, str]]]] = {}
+    for entity in FUZZY_ENTITIES:
+        for form, entry_id in kb.mention_forms.get(entity, []):
+            content = " ".join(_content(form))
+            if len(content) < MIN_FUZZY_LENGTH:
+                continue
+            forms, targets = grouped.setdefault(len(content.split()), ([], []))
+            forms.append(content)
+            targets.append((entity, entry_id))
+    return _Forms({n: (tuple(f), tuple(t)) for n, (f, t) in grouped.items()})
 
 
 # id(kb) -> (kb, forms): the base is loaded once per process; keeping it here keeps its id unique.
-_FORMS_CACHE: Dict[int, Tuple[KnowledgeBase, Dict[str, _Forms]]] = {}
+_FORMS_CACHE: Dict[int, Tuple[KnowledgeBase, _Forms]] = {}
 
 
-def _all_fuzzy_forms(kb: KnowledgeBase) -> Dict[str, _Forms]:
+def _all_fuzzy_forms(kb: KnowledgeBase) -> _Forms:
     cached = _FORMS_CACHE.get(id(kb))
     if cached is None or cached[0] is not kb:
-        cached = (kb, {entity: _fuzzy_forms(kb, entity) for entity in ENTITY_ENTRY_TYPES})
+        cached = (kb, _fuzzy_forms(kb))
         _FORMS_CACHE[id(kb)] = cached
     return cached[1]
 
 
-def _fuzzy(kb: KnowledgeBase, entity: str, tokens: List[str]) -> List[str]:
-    hits: List[str] = []
-    for n, (forms, ids) in sorted(_all_fuzzy_forms(kb)[entity].by_length.items(), reverse=True):
+def _fuzzy(kb: KnowledgeBase, wanted: Set[str], tokens: List[str]) -> Dict[str, List[str]]:
+    hits: Dict[str, List[str]] = {}
+    for n, (forms, targets) in sorted(_all_fuzzy_forms(kb).by_length.items(), reverse=True):
         for start in range(0, len(tokens) - n + 1):
             window = " ".join(tokens[start : start + n])
             if len(window) < MIN_FUZZY_LENGTH:
                 continue
-            best = process.extractOne(window, forms, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-            # Same first letter: "lecture" is not "culture", "adulte" is not "faculte".
-            if best and best[0][0] == window[0] and ids[best[2]] not in hits:
-                hits.append(ids[best[2]])
+            for form, _, index in process.extract(window, forms, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF,
+                                                  limit=3):
+                entity, entry_id = targets[index]
+                # Same first letter: "lecture" is not "culture", "adulte" is not "faculte".
+                if entity in wanted and form[0] == window[0] and entry_id not in hits.get(entity, []):
+                    hits.setdefault(entity, []).append(entry_id)
+                    break
     return hits
 
 
 def find_entities(kb: KnowledgeBase, text: str, fuzzy: bool = True) -> Dict[str, List[str]]:
     """entity name -> entry ids named in `text`, in order of appearance where exact."""
     found: Dict[str, List[str]] = {}
-    tokens = _content(words(text))
     for entity in ENTITY_ENTRY_TYPES:
         hits = kb.find_mentions(entity, text)
-        if not hits and fuzzy and tokens:
-            hits = _fuzzy(kb, entity, tokens)
         if hits:
             found[entity] = hits
+    wanted = {e for e in FUZZY_ENTITIES if e not in found}
+    tokens = _content(words(text))
+    if fuzzy and wanted and tokens:
+        found.update(_fuzzy(kb, wanted, tokens))
     return found
 
 
