@@ -47,9 +47,18 @@ def run(model: Path = ROOT / "models" / "ka2.tar.gz") -> dict:
             servers.start_rasa()
             with tempfile.NamedTemporaryFile(suffix=".json") as report:
                 done = subprocess.run(
-                    [sys.executable, str(DEV / "run_dev.py"), "--summary", "--report", report.name,
-                     "--url", servers.url + "/webhooks/rest/webhook"],
-                    capture_output=True, text=True, timeout=900,
+                    [
+                        sys.executable,
+                        str(DEV / "run_dev.py"),
+                        "--summary",
+                        "--report",
+                        report.name,
+                        "--url",
+                        servers.url + "/webhooks/rest/webhook",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
                 )
         finally:
             servers.stop()

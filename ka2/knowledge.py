@@ -296,8 +296,9 @@ def _load_cues(directory: Path) -> List[KindCues]:
                     re.compile(str(cue))
                 except re.error as error:
                     field_name = f"kinds.{kind}.{strength}[{index}]"
-                    raise KnowledgeError(UNDERSTANDING_FILE, f"is not a valid regular expression ({error})",
-                                         field_name=field_name) from None
+                    raise KnowledgeError(
+                        UNDERSTANDING_FILE, f"is not a valid regular expression ({error})", field_name=field_name
+                    ) from None
     return compile_cues(kinds)
 
 

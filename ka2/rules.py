@@ -12,11 +12,41 @@ from .knowledge import KnowledgeBase
 from .text import words
 
 UNITS = {
-    "zero": 0, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7,
-    "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15,
-    "seize": 16, "dix sept": 17, "dix huit": 18, "dix neuf": 19, "vingt": 20, "trente": 30, "quarante": 40,
-    "cinquante": 50, "soixante": 60, "septante": 70, "huitante": 80, "octante": 80, "quatre vingt": 80,
-    "quatre vingts": 80, "nonante": 90, "cent": 100, "deux cents": 200, "trois cents": 300,
+    "zero": 0,
+    "un": 1,
+    "une": 1,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "six": 6,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "onze": 11,
+    "douze": 12,
+    "treize": 13,
+    "quatorze": 14,
+    "quinze": 15,
+    "seize": 16,
+    "dix sept": 17,
+    "dix huit": 18,
+    "dix neuf": 19,
+    "vingt": 20,
+    "trente": 30,
+    "quarante": 40,
+    "cinquante": 50,
+    "soixante": 60,
+    "septante": 70,
+    "huitante": 80,
+    "octante": 80,
+    "quatre vingt": 80,
+    "quatre vingts": 80,
+    "nonante": 90,
+    "cent": 100,
+    "deux cents": 200,
+    "trois cents": 300,
     "quatre cents": 400,
 }
 _NUMBER_WORD = "|".join(sorted(UNITS, key=len, reverse=True))
@@ -35,8 +65,15 @@ ORGANISATIONS = re.compile(
 )
 # The user asks whether their partnership is big enough ("ça suffit ?", "c'est assez ?").
 SUFFICIENCY = re.compile(r"\b(?:suffi\w*|assez|nombre|combien|minimum|mini)\b")
-MONTHS_PER_UNIT = {"mois": 1.0, "an": 12.0, "ans": 12.0, "annee": 12.0, "annees": 12.0, "jours": 1 / 30,
-                   "semaines": 0.25}
+MONTHS_PER_UNIT = {
+    "mois": 1.0,
+    "an": 12.0,
+    "ans": 12.0,
+    "annee": 12.0,
+    "annees": 12.0,
+    "jours": 1 / 30,
+    "semaines": 0.25,
+}
 COORDINATION = re.compile(r"\b(?:coordon\w*|coordinat\w*|porteur|chef de file|candidat principal)\b")
 
 
@@ -130,15 +167,24 @@ def check_case(kb: KnowledgeBase, action_id: str, case: Case) -> List[Verdict]:
     if case.months is not None and duration:
         low, high = duration["min_months"], duration["max_months"]
         ok = low <= case.months <= high
-        verdicts.append(Verdict(ok, "rule_duration_ok" if ok else "rule_duration_no",
-                                {"action": name, "value": _months_text(case.months), "min": low, "max": high}))
+        verdicts.append(
+            Verdict(
+                ok,
+                "rule_duration_ok" if ok else "rule_duration_no",
+                {"action": name, "value": _months_text(case.months), "min": low, "max": high},
+            )
+        )
     funding = _rule(kb, action_id, "funding")
     if case.amount is not None and funding:
         amounts = funding["amounts"]
         ok = case.amount in amounts
-        verdicts.append(Verdict(ok, "rule_amount_ok" if ok else "rule_amount_no",
-                                {"action": name, "amount": _euros(case.amount),
-                                 "amounts": ", ".join(_euros(a) for a in amounts)}))
+        verdicts.append(
+            Verdict(
+                ok,
+                "rule_amount_ok" if ok else "rule_amount_no",
+                {"action": name, "amount": _euros(case.amount), "amounts": ", ".join(_euros(a) for a in amounts)},
+            )
+        )
     partners = _rule(kb, action_id, "partners")
     if partners:
         verdicts += _check_countries(kb, name, partners, case)
@@ -147,10 +193,20 @@ def check_case(kb: KnowledgeBase, action_id: str, case: Case) -> List[Verdict]:
             home = {c["id"] for c in kb.of_type("country", home=True)}
             countries = len(set(case.countries) | home) if case.countries else None
             enough = case.organisations >= partners["min_organisations"] and (
-                countries is None or countries >= partners["min_countries"])
-            verdicts.append(Verdict(enough, "rule_partners_ok" if enough else "rule_partners_no",
-                                    {"action": name, "count": case.organisations, "min": partners["min_organisations"],
-                                     "min_countries": partners["min_countries"]}))
+                countries is None or countries >= partners["min_countries"]
+            )
+            verdicts.append(
+                Verdict(
+                    enough,
+                    "rule_partners_ok" if enough else "rule_partners_no",
+                    {
+                        "action": name,
+                        "count": case.organisations,
+                        "min": partners["min_organisations"],
+                        "min_countries": partners["min_countries"],
+                    },
+                )
+            )
     return verdicts
 
 

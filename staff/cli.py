@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine
 
 from bot.actions import helpdesk_store, notify
 from bot.actions.database_url import DatabaseConfigError, helpdesk_db_url, redacted, tracker_db_url
-from ka2.knowledge import KnowledgeBase, KnowledgeError, get_knowledge_base
 from bot.actions.notify import describe_handoff
+from ka2.knowledge import KnowledgeBase, KnowledgeError, get_knowledge_base
 
 from . import conversations, reports
 from .search import DEFAULT_LIMIT, rank_answers

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ka2.text import words
 from ka2.knowledge import KnowledgeError, load_knowledge_base, normalise, topic_payload
+from ka2.text import words
 
 from .conftest import ROOT
 

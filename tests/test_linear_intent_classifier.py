@@ -9,8 +9,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from ka2.text import normalise
 from bot.nlu.linear_intent_classifier import LinearIntentClassifier
+from ka2.text import normalise
 
 EXAMPLES = {
     "ask_funding": ["combien d'argent pour un projet", "quel est le montant de la subvention", "le budget c'est combien",

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import yaml
 
-from ka2.matching import get_matcher
 from bot.actions.project_matching import (
     ActionAskProjectDescription,
     ActionCancelProjectMatching,
     ActionMatchPriorities,
     ValidateProjectMatchingForm,
 )
+from ka2.matching import get_matcher
 
 from .conftest import ROOT, make_tracker, run_action, run_form_validation
 

@@ -74,7 +74,10 @@ def test_a_subject_is_found_in_several_sectors_and_checked_against_one(stack):
 
 
 def test_the_fallback_offers_best_guesses_and_names_the_agencies(stack):
-    for message in ("bof jsp trop, le machin là", "le formulaire en ligne il plante, je fais comment pour la signature"):
+    for message in (
+        "bof jsp trop, le machin là",
+        "le formulaire en ligne il plante, je fais comment pour la signature",
+    ):
         replies = stack.say("u13-fallback", message)
         text = texts(replies)
         assert text.startswith("Je ne suis pas sûr d'avoir compris") or "pas d'information vérifiée" in text, message

@@ -51,8 +51,18 @@ from .submission_answers import where_to_submit, who_manages
 # Which fact attribute each question family asks about.
 ATTRIBUTE_BY_KIND = {kind: kind for kind in ("funding", "duration", "partners", "deadline", "eligibility", "selection")}
 # Kinds whose answer is no question to come back to ("et pour l'école ?" does not repeat them).
-FRAMELESS_KINDS = {"ordinal", "others", "count", "topic", "inform", "introduce", "out_of_scope", "not_in_base",
-                   "smalltalk", "fallback"}
+FRAMELESS_KINDS = {
+    "ordinal",
+    "others",
+    "count",
+    "topic",
+    "inform",
+    "introduce",
+    "out_of_scope",
+    "not_in_base",
+    "smalltalk",
+    "fallback",
+}
 FRAME_ENTITIES = ("action_type", "management", "sector", "theme", "agency", "applicant", "activity")
 # The priority-matching form, started when a project is not described enough to match at once.
 MATCHING_FORM = "project_matching_form"
@@ -376,12 +386,19 @@ def answer_codes(kb: KnowledgeBase, query: Query) -> Reply:
                 messages.append(Message(with_source(kb, text, sector)))
                 continue
             codes = shared
-        text = kb.say("codes_intro", action=action["label"]) + " " + ", ".join(_code_with_sector(kb, c) for c in codes) + "."
+        text = (
+            kb.say("codes_intro", action=action["label"])
+            + " "
+            + ", ".join(_code_with_sector(kb, c) for c in codes)
+            + "."
+        )
         messages.append(Message(with_source(kb, text, action)))
     if not messages and sectors:
         sector = kb.entries[sectors[0]]
         codes = ", ".join(sector.get("codes", [])) or kb.say("no_code")
-        messages.append(Message(with_source(kb, kb.say("codes_of_sector", sector=sector["label"], codes=codes), sector)))
+        messages.append(
+            Message(with_source(kb, kb.say("codes_of_sector", sector=sector["label"], codes=codes), sector))
+        )
     if not messages:
         return answer_actions(kb, query)
     messages[-1].buttons = related_buttons(kb, kb.entries[actions[0]])
@@ -442,8 +459,9 @@ def answer_others(kb: KnowledgeBase, query: Query) -> Reply:
     if topic:
         return answer_entry(kb, topic["id"])
     labels = [kb.entries[i]["label"] for i in rest]
-    return Reply([Message(bullet_list(labels), [button_for(kb, i) for i in rest[:MAX_BUTTONS]])],
-                 _remember([], kb, rest))
+    return Reply(
+        [Message(bullet_list(labels), [button_for(kb, i) for i in rest[:MAX_BUTTONS]])], _remember([], kb, rest)
+    )
 
 
 def answer_ordinal(kb: KnowledgeBase, query: Query, tracker: Any = None) -> Reply:
@@ -483,7 +501,9 @@ def answer_priority_kind(kb: KnowledgeBase, query: Query) -> Reply:
     if query.kind == "priority_details" and query.ids("theme"):
         return answer_entry(kb, query.ids("theme")[0])
     sector_id = priority_sector(kb, query)
-    return answer_priorities(kb, replace(query, entities={**query.entities, "sector": [sector_id] if sector_id else []}))
+    return answer_priorities(
+        kb, replace(query, entities={**query.entities, "sector": [sector_id] if sector_id else []})
+    )
 
 
 def answer_matching(kb: KnowledgeBase, query: Query) -> Reply:
@@ -561,8 +581,11 @@ KIND_HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
     **{kind: answer_fact for kind in ATTRIBUTE_BY_KIND},
 }
 # Kinds answered by the topic whose `intent` names them in knowledge/topics.yml.
-TOPIC_INTENT_BY_KIND = {"priority_rule": "ask_priority_rule", "youth_rules": "ask_youth_rules",
-                        "current_call": "ask_current_call"}
+TOPIC_INTENT_BY_KIND = {
+    "priority_rule": "ask_priority_rule",
+    "youth_rules": "ask_youth_rules",
+    "current_call": "ask_current_call",
+}
 
 
 def with_year_notice(kb: KnowledgeBase, query: Query, reply: Reply) -> Reply:
@@ -597,8 +620,17 @@ def _answer_kind(kb: KnowledgeBase, query: Query, kind: str, tracker: Any) -> Re
 
 
 # Kinds whose answer starts with the user's own case checked against the rules, when they give values.
-CASE_KINDS = {"partners", "countries", "eligibility", "duration", "funding", "action_details", "definition",
-              "compare", "topic"}
+CASE_KINDS = {
+    "partners",
+    "countries",
+    "eligibility",
+    "duration",
+    "funding",
+    "action_details",
+    "definition",
+    "compare",
+    "topic",
+}
 
 
 def case_verdicts(kb: KnowledgeBase, query: Query) -> List[Message]:
@@ -619,7 +651,9 @@ def case_verdicts(kb: KnowledgeBase, query: Query) -> List[Message]:
         lines = [kb.say(v.key, **v.values).strip() for v in verdicts]
         other = other_action_fits(kb, action_id, case) if not any(v.ok for v in verdicts) else None
         if other and len(actions) == 1:
-            lines.append(kb.say("rule_other_action", action=kb.entries[other].get("short") or kb.entries[other]["label"]))
+            lines.append(
+                kb.say("rule_other_action", action=kb.entries[other].get("short") or kb.entries[other]["label"])
+            )
         attribute = "duration" if case.months is not None else "funding" if case.amount is not None else "partners"
         source = kb.fact(action_id, attribute) or kb.entries[action_id]
         messages.append(Message(with_source(kb, "\n".join(lines), source)))
@@ -633,8 +667,10 @@ def answer(kb: KnowledgeBase, query: Query, tracker: Any = None) -> Reply:
         return answer_clarify(kb, query)
     if not understood.confident:
         return answer_clarify(kb, query)
-    replies = [_answer_kind(kb, replace(query, understood=replace(understood, kinds=[k])), k, tracker)
-               for k in understood.kinds]
+    replies = [
+        _answer_kind(kb, replace(query, understood=replace(understood, kinds=[k])), k, tracker)
+        for k in understood.kinds
+    ]
     verdicts = case_verdicts(kb, query)
     messages = verdicts + [m for r in replies for m in r.messages]
     for message in messages[:-1]:

@@ -19,11 +19,13 @@ from .rendering import Message, bullet_list, button_for, intent_button, render_p
 # "c'est une priorité ?", "est-ce prioritaire ?", "ça fait partie des priorités ?": a yes/no question.
 YES_NO = re.compile(
     r"\b(?:c est (?:une|dans les|dans la|bien une) priorit\w*|est ce (?:une|que c est une) priorit\w*|prioritaire|"
-    r"fait partie des priorit\w*|(?:est|c est|sont) (?:couvert|concerne|vise)\w*|une priorite (?:du|de la|de l|des|pour)|"
-    r"(?:is|are) .* priorit\w*)\b"
+    r"fait partie des priorit\w*|(?:est|c est|sont) (?:couvert|concerne|vise)\w*|"
+    r"une priorite (?:du|de la|de l|des|pour)|(?:is|are) .* priorit\w*)\b"
 )
 # "c'est quel secteur ?", "dans quels secteurs ?", "ça appartient à quel secteur ?"
-WHICH_SECTOR = re.compile(r"\b(?:quels? secteurs?|quelle secteur|appartient|dans quels?|pour quel secteur|de quel secteur)\b")
+WHICH_SECTOR = re.compile(
+    r"\b(?:quels? secteurs?|quelle secteur|appartient|dans quels?|pour quel secteur|de quel secteur)\b"
+)
 # "les priorités horizontales / transversales" name the list of the four horizontal priorities.
 HORIZONTAL = re.compile(r"\b(?:horizonta\w*|transversa\w*|tous les secteurs|horizontal)\b")
 # "pour nous", "notre secteur": the user's own sector, said earlier.
@@ -105,7 +107,10 @@ def priorities_by_sector(kb: KnowledgeBase, candidates: List[str], yes_no: bool)
         first = kb.say("verdict_yes") + " " + first
     lines = [first] + [f"- {_priority_line(kb, c)}" for c in candidates]
     source = kb.entries[candidates[0]]
-    buttons = [button_for(kb, "topic.priority_rule"), intent_button(kb.say("button_match_my_project"), "start_matching")]
+    buttons = [
+        button_for(kb, "topic.priority_rule"),
+        intent_button(kb.say("button_match_my_project"), "start_matching"),
+    ]
     return [Message(with_source(kb, "\n".join(lines), source), buttons)]
 
 

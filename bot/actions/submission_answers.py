@@ -41,7 +41,11 @@ def _routing_text(kb: KnowledgeBase, routing: Routing) -> str:
 
 
 def _submission_source(kb: KnowledgeBase, routing: Routing) -> Dict[str, Any]:
-    for entry_id in (routing.applicant, routing.community if routing.reason != "route_sector" else None, routing.action):
+    for entry_id in (
+        routing.applicant,
+        routing.community if routing.reason != "route_sector" else None,
+        routing.action,
+    ):
         if entry_id:
             return kb.entries[entry_id]
     return kb.entries["topic.where_submit"]

@@ -73,8 +73,7 @@ def _fuzzy(kb: KnowledgeBase, wanted: Set[str], tokens: List[str]) -> Dict[str, 
             window = " ".join(tokens[start : start + n])
             if len(window) < MIN_FUZZY_LENGTH:
                 continue
-            for form, _, index in process.extract(window, forms, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF,
-                                                  limit=3):
+            for form, _, index in process.extract(window, forms, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=3):
                 entity, entry_id = targets[index]
                 # Same first letter: "lecture" is not "culture", "adulte" is not "faculte".
                 if entity in wanted and form[0] == window[0] and entry_id not in hits.get(entity, []):
@@ -119,5 +118,10 @@ def without_mentions(kb: KnowledgeBase, text: str, entity_types: Tuple[str, ...]
     """The message's normalised words without those that name the given entity types: what is left
     says what the message is about ("l'employabilité, c'est une priorité du secteur scolaire ?")."""
     tokens = words(text).split()
-    drop = {i for entity in entity_types for start, size, _ in _spans(kb, entity, tokens) for i in range(start, start + size)}
+    drop = {
+        i
+        for entity in entity_types
+        for start, size, _ in _spans(kb, entity, tokens)
+        for i in range(start, start + size)
+    }
     return " ".join(t for i, t in enumerate(tokens) if i not in drop)

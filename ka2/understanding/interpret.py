@@ -51,9 +51,31 @@ INTENT_KINDS: Dict[str, Optional[str]] = {
 }
 # Strong cues, most specific first: the first one found is what the message asks.
 CUE_ORDER = [
-    "out_of_scope", "not_in_base", "coordinator", "priority_rule", "priority_check", "impact_level", "compare", "others", "ordinal", "count", "codes", "where_submit", "who_manages", "deadline",
-    "duration", "funding", "partners", "selection", "countries", "contact", "eligibility", "priorities",
-    "actions", "activities", "definition",
+    "out_of_scope",
+    "not_in_base",
+    "coordinator",
+    "priority_rule",
+    "priority_check",
+    "impact_level",
+    "compare",
+    "others",
+    "ordinal",
+    "count",
+    "codes",
+    "where_submit",
+    "who_manages",
+    "deadline",
+    "duration",
+    "funding",
+    "partners",
+    "selection",
+    "countries",
+    "contact",
+    "eligibility",
+    "priorities",
+    "actions",
+    "activities",
+    "definition",
 ]
 # Cues that say only "a priority" or "what is": a more specific intent refines them.
 GENERIC_CUES = {"priorities", "definition", "activities", "eligibility"}
@@ -61,7 +83,14 @@ GENERIC_CUES = {"priorities", "definition", "activities", "eligibility"}
 COMBINABLE = {"where_submit", "deadline", "duration", "funding", "partners", "who_manages"}
 # Kinds about one action: an elliptical "et la durée ?" takes the action from the frame.
 ACTION_KINDS = {
-    "funding", "duration", "partners", "deadline", "eligibility", "selection", "codes", "who_manages",
+    "funding",
+    "duration",
+    "partners",
+    "deadline",
+    "eligibility",
+    "selection",
+    "codes",
+    "who_manages",
     "action_details",
 }
 STICKY_KINDS = {"not_in_base", "out_of_scope", "current_call"}
@@ -171,7 +200,8 @@ def interpret(
     if not frame.listed and "ordinal" in cues and not PRIORITY_CUES & set(cues):
         cues.remove("ordinal")
     names_ka2 = any(entities.get(e) for e in ("action_type", "theme", "management", "applicant")) or bool(
-        KA2_NAMED.search(normalised))
+        KA2_NAMED.search(normalised)
+    )
     kinds = choose_kinds(cues, intent_kind, confidence, names_ka2)
     if scan.weak and (not kinds or (kinds == ["not_in_base"] and confidence < STICKY_CONFIDENCE)):
         # No strong cue, an unsure classifier: a weak cue among its best guesses decides.
@@ -190,9 +220,18 @@ def interpret(
     elliptical = bool(FOLLOWUP_START.match(normalised)) or short
     followup = described = False
     weak_kinds = {None, "inform", "topic", "introduce", "out_of_scope", "definition"}
-    if frame.last_kinds and named and (correction or (elliptical and (not specific_cues(cues)) and
-                                                      (intent_kind in weak_kinds or confidence < 0.8
-                                                       or FOLLOWUP_START.match(normalised)))):
+    if (
+        frame.last_kinds
+        and named
+        and (
+            correction
+            or (
+                elliptical
+                and (not specific_cues(cues))
+                and (intent_kind in weak_kinds or confidence < 0.8 or FOLLOWUP_START.match(normalised))
+            )
+        )
+    ):
         # "et la formation pro ?", "et pour le sport ?", "non, c'est pour des adultes": the last question
         # again, about the entity just named.
         if not specific_cues(cues):

@@ -52,20 +52,56 @@ def scan_kinds(cues: Sequence[KindCues], text: str) -> KindScan:
 
 
 ORDINALS = {
-    "premiere": 0, "premier": 0, "1ere": 0, "1er": 0, "un": 0, "1": 0,
-    "deuxieme": 1, "2eme": 1, "2e": 1, "seconde": 1, "second": 1, "deux": 1, "2": 1,
-    "troisieme": 2, "3eme": 2, "3e": 2, "trois": 2, "3": 2,
-    "quatrieme": 3, "4eme": 3, "4e": 3, "quatre": 3, "4": 3,
-    "cinquieme": 4, "5eme": 4, "5e": 4, "cinq": 4, "5": 4,
-    "sixieme": 5, "6eme": 5, "6e": 5, "six": 5, "6": 5,
-    "septieme": 6, "7eme": 6, "7e": 6, "sept": 6, "7": 6,
-    "derniere": -1, "dernier": -1, "avant derniere": -2, "avant dernier": -2,
+    "premiere": 0,
+    "premier": 0,
+    "1ere": 0,
+    "1er": 0,
+    "un": 0,
+    "1": 0,
+    "deuxieme": 1,
+    "2eme": 1,
+    "2e": 1,
+    "seconde": 1,
+    "second": 1,
+    "deux": 1,
+    "2": 1,
+    "troisieme": 2,
+    "3eme": 2,
+    "3e": 2,
+    "trois": 2,
+    "3": 2,
+    "quatrieme": 3,
+    "4eme": 3,
+    "4e": 3,
+    "quatre": 3,
+    "4": 3,
+    "cinquieme": 4,
+    "5eme": 4,
+    "5e": 4,
+    "cinq": 4,
+    "5": 4,
+    "sixieme": 5,
+    "6eme": 5,
+    "6e": 5,
+    "six": 5,
+    "6": 5,
+    "septieme": 6,
+    "7eme": 6,
+    "7e": 6,
+    "sept": 6,
+    "7": 6,
+    "derniere": -1,
+    "dernier": -1,
+    "avant derniere": -2,
+    "avant dernier": -2,
 }
 _ORDINAL = re.compile(
     r"\b(?:(?:la|le|l|et la|et le|et l|numero)\s+)(" + "|".join(sorted(ORDINALS, key=len, reverse=True)) + r")\b"
-    r"|^(?:et\s+)?(" + "|".join(k for k in ORDINALS if not k.isdigit() and k not in {"un", "deux", "trois",
-                                                                                      "quatre", "cinq", "six",
-                                                                                      "sept"}) + r")\b"
+    r"|^(?:et\s+)?("
+    + "|".join(
+        k for k in ORDINALS if not k.isdigit() and k not in {"un", "deux", "trois", "quatre", "cinq", "six", "sept"}
+    )
+    + r")\b"
 )
 
 

@@ -82,7 +82,9 @@ def test_a_word_that_only_resembles_a_form_is_not_taken_for_it(kb):
 def test_the_sector_of_the_projects_impact_wins_over_the_organisation_type(kb):
     profile = read_profile(kb, "nous sommes une école, mais le projet vise des jeunes hors du temps scolaire")
     assert profile.organisation_sector == "sector.school" and profile.impact_sector == "sector.youth"
-    understood = understand(kb, "on est une école mais le projet s'adresse surtout aux jeunes du quartier, on dépose où ?")
+    understood = understand(
+        kb, "on est une école mais le projet s'adresse surtout aux jeunes du quartier, on dépose où ?"
+    )
     assert understood.ids("sector")[0] == "sector.youth"
 
 
@@ -103,8 +105,11 @@ def test_elliptical_follow_ups_reuse_the_last_question_or_entity(kb):
     assert aspect.kinds == ["duration"] and aspect.ids("action_type") == ["action.small_scale"]
     manager = understand(kb, "c'est géré par qui ?", frame=after_action)
     assert manager.kinds == ["who_manages"] and manager.ids("action_type") == ["action.small_scale"]
-    more = understand(kb, "et au maximum ?", frame=Frame(last_kinds=["partners"],
-                                                          last_entities={"action_type": ["action.cooperation"]}))
+    more = understand(
+        kb,
+        "et au maximum ?",
+        frame=Frame(last_kinds=["partners"], last_entities={"action_type": ["action.cooperation"]}),
+    )
     assert more.kinds == ["partners"] and more.ids("action_type") == ["action.cooperation"]
 
 
@@ -117,8 +122,14 @@ def test_a_correction_replaces_the_sector_of_the_last_question(kb):
 
 @pytest.mark.parametrize(
     "text, index",
-    [("et la deuxième ?", 1), ("la dernière", -1), ("et l'avant-dernière ?", -2), ("la 3e priorité", 2),
-     ("numéro 1", 0), ("bonjour", None)],
+    [
+        ("et la deuxième ?", 1),
+        ("la dernière", -1),
+        ("et l'avant-dernière ?", -2),
+        ("la 3e priorité", 2),
+        ("numéro 1", 0),
+        ("bonjour", None),
+    ],
 )
 def test_ordinals(text, index):
     assert ordinal_index(text) == index
@@ -126,7 +137,9 @@ def test_ordinals(text, index):
 
 def test_the_classifier_refines_a_generic_cue_but_not_a_specific_one(kb):
     # "priorités" is generic: a confident rule intent keeps the rule question.
-    assert understand(kb, "les priorités, on doit en prendre une ?", "ask_priority_rule", 0.9).kinds == ["priority_rule"]
+    assert understand(kb, "les priorités, on doit en prendre une ?", "ask_priority_rule", 0.9).kinds == [
+        "priority_rule"
+    ]
     # A strong cue wins over a wrong intent.
     assert understand(kb, "ça dure combien de temps un KA210 ?", "ask_funding", 0.8).kinds == ["duration"]
 
@@ -135,4 +148,6 @@ def test_what_the_base_cannot_answer_is_kept_out_of_scope(kb):
     understood = understand(kb, "il fera beau demain à Namur ?", "out_of_scope", 0.9)
     assert understood.kinds == ["out_of_scope"]
     # A question that names the KA2 is about the KA2, even when the classifier hesitates.
-    assert understand(kb, "le KA2, c'est pour partir étudier à l'étranger ?", "out_of_scope", 0.45).kinds == ["definition"]
+    assert understand(kb, "le KA2, c'est pour partir étudier à l'étranger ?", "out_of_scope", 0.45).kinds == [
+        "definition"
+    ]
