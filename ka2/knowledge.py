@@ -109,7 +109,9 @@ class KnowledgeBase:
                 return f"{preposition[:-2]}du {name}".strip()
             if preposition.endswith(" à") or preposition == "à":
                 return f"{preposition[:-1]}au {name}".strip()
-        return f"{preposition} {article}{name}".replace(" de l'", " de l'").strip()
+        if not article and (preposition.endswith(" de") or preposition == "de") and name[0].lower() in "aeiouyéh":
+            return f"{preposition[:-2]}d'{name}".strip()  # "auprès d'Epos"
+        return f"{preposition} {article}{name}".strip()
 
     def say(self, key: str, **values: Any) -> str:
         """A sentence from messages.yml with its placeholders filled."""

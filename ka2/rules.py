@@ -74,6 +74,11 @@ MONTHS_PER_UNIT = {
     "jours": 1 / 30,
     "semaines": 0.25,
 }
+# "des jeunes de 15 ans" is an age, not a duration.
+AGE_BEFORE = re.compile(
+    r"\b(?:jeunes|eleves|enfants|ados|adolescent\w*|personnes|adultes|filles|garcons|participants|apprenants|"
+    r"etudiants|public|ages?|agees?|entre|plus de|moins de|de \d+ a)(?: de| d| entre)?\s*$"
+)
 COORDINATION = re.compile(r"\b(?:coordon\w*|coordinat\w*|porteur|chef de file|candidat principal)\b")
 
 
@@ -120,11 +125,11 @@ def _amount(text: str, raw: str) -> Optional[int]:
 def read_case(kb: KnowledgeBase, raw: str) -> Case:
     text = words(raw.replace("€", " euros "))
     months = None
-    found = DURATION.search(text)
-    if found:
+    for found in DURATION.finditer(text):
         value = number_value(found.group(1))
-        if value is not None:
+        if value is not None and not AGE_BEFORE.search(text[: found.start()]):
             months = value * MONTHS_PER_UNIT[found.group(2)]
+            break
     organisations = None
     counted = ORGANISATIONS.search(text)
     countries = kb.find_mentions("country", raw)

@@ -24,7 +24,7 @@ TEXT_WORD_WEIGHT = 1.0
 ABOUT_SHARE = 0.5
 DEFAULT_LIMIT = 5
 # On equal scores, a general answer comes before the entries it introduces.
-TYPE_ORDER = ["topic", "fact", "action", "sector", "agency", "priority", "activity"]
+TYPE_ORDER = ["topic", "fact", "action", "sector", "agency", "priority", "activity", "community", "country"]
 # How people ask for each fact attribute (facts carry no synonyms of their own). A cleaner home
 # would be `keywords` on the fact entries in knowledge/facts.yml.
 ATTRIBUTE_WORDS = {

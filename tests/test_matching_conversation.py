@@ -19,7 +19,7 @@ def test_youth_happy_path_gives_priorities_reasons_format_and_agency(stack):
     assert "Environnement" in text and "Inclusion et diversité" in text
     assert "Pourquoi : vous parlez de" in text and "« déchets »" in text
     assert "au moins une priorité" in text and "petite échelle (KA210)" in text and "BIJ" in text
-    assert [b["payload"] for b in buttons(result)][-2:] == ["/change_project_description", "/ask_priority_matching"]
+    assert [b["payload"] for b in buttons(result)][-2:] == ["/change_project_description", "/start_matching"]
 
 
 def test_dont_know_explains_sectors_then_asks_again(stack):

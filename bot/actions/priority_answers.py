@@ -91,10 +91,12 @@ def check_priority_of_sector(kb: KnowledgeBase, query: Query, sector_id: str, ca
             lines += [f"- {_priority_line(kb, c)}" for c in elsewhere]
     intro = kb.entries["topic.sector_priorities"]
     buttons = [
-        intent_button(kb.say("button_sector_list", sector=sector["label"]), "ask_priorities", sector=sector_id),
         button_for(kb, "topic.horizontal_priorities"),
         intent_button(kb.say("button_match_my_project"), "start_matching"),
     ]
+    if kb.of_type("priority", scope=sector_id):
+        sector_list = kb.say("button_sector_list", sector=sector["label"])
+        buttons.insert(0, intent_button(sector_list, "ask_priorities", sector=sector_id))
     return [Message(with_source(kb, "\n".join(lines), intro), buttons)]
 
 
@@ -151,8 +153,10 @@ def priority_question(kb: KnowledgeBase, query: Query) -> Optional[List[Message]
         return None
     candidates = _candidates(kb, query)
     sector_id = priority_sector(kb, query)
-    if candidates and sector_id and YES_NO.search(text):
-        return check_priority_of_sector(kb, query, sector_id, candidates)
+    # "C'est une priorité pour le sport ?": a sector without priorities of its own has the horizontal ones.
+    checked = sector_id or next(iter(query.ids("sector")), None)
+    if candidates and checked and YES_NO.search(text):
+        return check_priority_of_sector(kb, query, checked, candidates)
     if candidates and (WHICH_SECTOR.search(text) or YES_NO.search(text)) and not sector_id:
         return priorities_by_sector(kb, candidates, bool(YES_NO.search(text)))
     matched = direct_match(kb, query, sector_id)

@@ -55,6 +55,7 @@ CUE_ORDER = [
     "not_in_base",
     "coordinator",
     "priority_rule",
+    "matching",
     "priority_check",
     "impact_level",
     "compare",
