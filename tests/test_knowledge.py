@@ -207,5 +207,9 @@ def test_agency_names_take_their_article_in_every_rendered_answer(kb):
     rendered += list(kb.messages.values())
     offending = [text for text in rendered if wrong.search(text)]
     assert not offending, offending[:3]
+    contracted = {"le ": ("auprès du ",), "l'": ("auprès de l'",), "la ": ("auprès de la ",), "": ("auprès de ", "auprès d'")}
     for agency in kb.of_type("agency"):
-        assert kb.with_article("auprès de", agency["id"]).startswith(("auprès du ", "auprès de l'", "auprès de la "))
+        phrase = kb.with_article("auprès de", agency["id"])
+        assert phrase.startswith(contracted[agency["article"]]) and phrase.endswith(agency["short"]), phrase
+    assert kb.with_article("auprès de", "agency.epos") == "auprès d'Epos"
+    assert kb.with_article("à", "agency.bij") == "au BIJ"

@@ -53,6 +53,7 @@ ATTRIBUTE_BY_KIND = {kind: kind for kind in ("funding", "duration", "partners", 
 # Kinds whose answer is no question to come back to ("et pour l'école ?" does not repeat them).
 FRAMELESS_KINDS = {
     "ordinal",
+    "more",
     "others",
     "count",
     "topic",
@@ -225,7 +226,9 @@ def answer_fact(kb: KnowledgeBase, query: Query) -> Reply:
     buttons = related_buttons(kb, last_fact) if last_fact else [button_for(kb, "topic.current_call")]
     messages[-1].buttons = buttons
     focus = answered[:1] if len(answered) == 1 else []
-    return Reply(messages, _remember(focus, kb))
+    # A fact with items ("les deux dates") becomes what "la deuxième ?" points to.
+    items = bool(focus) and bool(kb.entries[focus[0]].get("sub_items"))
+    return Reply(messages, _remember(focus, kb) + ([SlotSet(SLOT_LISTED_OBJECTS, [])] if items else []))
 
 
 def answer_priorities(kb: KnowledgeBase, query: Query) -> Reply:
@@ -466,12 +469,24 @@ def answer_others(kb: KnowledgeBase, query: Query) -> Reply:
 
 def answer_ordinal(kb: KnowledgeBase, query: Query, tracker: Any = None) -> Reply:
     index = query.understood.ordinal if query.understood else None
+    last = kb.get(query.last_object or "")
     if index is not None and query.listed:
         try:
             return answer_entry(kb, query.listed[index])
         except IndexError:
             pass
+    elif index is not None and last and last.get("sub_items"):
+        # "pour la deuxième ?" after the two KA210 deadlines: that item of the entry just shown.
+        items = last["sub_items"]
+        if -len(items) <= index < len(items):
+            text = f"**{last['label']}**\n{items[index].rstrip(' ;.')}."
+            return Reply([Message(with_source(kb, text, last), related_buttons(kb, last))], [])
     return answer_more_details(kb, query, tracker)
+
+
+def answer_more(kb: KnowledgeBase, query: Query) -> Reply:
+    last = kb.get(query.last_object or "")
+    return answer_entry(kb, last["id"]) if last else answer_clarify(kb, query)
 
 
 def answer_definition(kb: KnowledgeBase, query: Query) -> Reply:
@@ -569,9 +584,10 @@ KIND_HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
     "count": answer_count,
     "codes": answer_codes,
     "coordinator": answer_kind_topic,
-    "impact_level": answer_kind_topic,
+    "ka2_purpose": answer_kind_topic,
     "compare": lambda kb, query: answer_compare(kb, query),
     "others": answer_others,
+    "more": answer_more,
     "not_in_base": answer_not_in_base,
     "matching": answer_matching,
     "inform": answer_inform,

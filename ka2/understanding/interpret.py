@@ -57,7 +57,7 @@ CUE_ORDER = [
     "priority_rule",
     "matching",
     "priority_check",
-    "impact_level",
+    "ka2_purpose",
     "compare",
     "others",
     "ordinal",
@@ -101,6 +101,7 @@ INTENT_TRUSTED = 0.3
 FOLLOWUP_START = re.compile(r"^(?:et|alors|ok et|ok|mais|du coup|pareil)\b")
 CORRECTION_START = re.compile(r"^(?:non|pardon|en fait|plutot|enfin|oups|correction|je veux dire|je voulais dire)\b")
 SHORT_MESSAGE_WORDS = 7
+DEMONSTRATIVE = re.compile(r"\b(?:ces|cette|cet|ceux ci|celles ci|detaill\w*|precis\w*|c est a dire)\b")
 # The programme's own name: a question that says it is about KA2 is not out of scope.
 KA2_NAMED = re.compile(r"\b(?:ka ?2|action cle (?:2|deux)|key action 2|ka ?2\d\d)\b")
 # Entity types that say what a message is about (community and applicant say who is asking).
@@ -198,7 +199,9 @@ def interpret(
     cues = [k for k in CUE_ORDER if k in scan.strong]
     # A cue whose kind needs an entity the message does not name, or a list the conversation has not shown.
     cues = [k for k in cues if k not in NEEDS_ENTITY or any(entities.get(e) for e in NEEDS_ENTITY[k])]
-    if not frame.listed and "ordinal" in cues and not PRIORITY_CUES & set(cues):
+    # What "la deuxième" can point to: the last list shown, else the items of the last entry shown.
+    items = frame.listed or (kb.entries.get(frame.last_object or "") or {}).get("sub_items") or []
+    if not items and "ordinal" in cues and not PRIORITY_CUES & set(cues):
         cues.remove("ordinal")
     names_ka2 = any(entities.get(e) for e in ("action_type", "theme", "management", "applicant")) or bool(
         KA2_NAMED.search(normalised)
@@ -209,7 +212,7 @@ def interpret(
         guesses = [INTENT_KINDS.get(n) for n, _ in ranking[:3]]
         kinds = [k for k in scan.weak if k in guesses][:1] or kinds
     kinds = _fit_entities(kinds, entities, "priority_rule" in cues)
-    ordinal = ordinal_index(text) if frame.listed else None
+    ordinal = ordinal_index(text) if items else None
     if "ordinal" in kinds and ordinal is None:
         # "et la troisième ?" with no list shown: the handler says so, unless the message asks something else.
         kinds = [k for k in kinds if k != "ordinal"] or [k for k in cues if k != "ordinal"][:1] or ["ordinal"]
@@ -238,6 +241,9 @@ def interpret(
         if not specific_cues(cues):
             kinds = list(frame.last_kinds)
             followup = True
+    if kinds == ["definition"] and not named and frame.last_object and DEMONSTRATIVE.search(normalised):
+        # "c'est quoi ces catégories ?", "tu peux détailler ?": the entry just shown, in full.
+        kinds, followup = ["more"], True
     if not kinds and not named and frame.last_kinds and FOLLOWUP_START.match(normalised):
         # "et au maximum ?": the last question again, on the same entities.
         kinds, followup = list(frame.last_kinds), True
