@@ -232,6 +232,9 @@ def _check_references(kb: KnowledgeBase) -> None:
             raise KnowledgeError(file, f"must start with '{ID_PREFIX[entry['type']]}.'", entry_id, "id")
         if entry["source"]["ref"] not in kb.sources:
             raise KnowledgeError(file, f"unknown source '{entry['source']['ref']}'", entry_id, "source.ref")
+        for other in entry["source"].get("also", []):
+            if other not in kb.sources:
+                raise KnowledgeError(file, f"unknown source '{other}'", entry_id, "source.also")
         if len(topic_payload(entry_id).encode()) > BUTTON_PAYLOAD_LIMIT:
             raise KnowledgeError(
                 file, f"is too long for a button payload ({BUTTON_PAYLOAD_LIMIT} bytes)", entry_id, "id"

@@ -54,6 +54,22 @@
     document.head.appendChild(link);
   }
 
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  function thumbIcon(direction) {
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.setAttribute("class", "ka2-thumb ka2-thumb-" + direction);
+    var path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", "M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z");
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
   function el(tag, attributes, text) {
     var node = document.createElement(tag);
     Object.keys(attributes || {}).forEach(function (name) { node.setAttribute(name, attributes[name]); });
@@ -284,6 +300,9 @@
       var group = el("div", { "class": "ka2-quick-replies", role: "group", "aria-label": TEXT.suggestions });
       message.buttons.forEach(function (button) {
         var node = el("button", { type: "button", "class": "ka2-quick-reply" }, button.title);
+        // Ratings get a drawn thumb (no emoji font needed); the button's French text stays its name.
+        var rating = /^\/rate_answer\{"rating":"(up|down)"\}$/.exec(String(button.payload || ""));
+        if (rating) node.insertBefore(thumbIcon(rating[1]), node.firstChild);
         node.addEventListener("click", function () { self.send(button.payload, button.title); });
         group.appendChild(node);
       });

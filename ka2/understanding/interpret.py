@@ -67,6 +67,7 @@ CUE_ORDER = [
     "who_manages",
     "deadline",
     "duration",
+    "activities",
     "funding",
     "partners",
     "selection",
@@ -75,11 +76,10 @@ CUE_ORDER = [
     "eligibility",
     "priorities",
     "actions",
-    "activities",
     "definition",
 ]
 # Cues that say only "a priority" or "what is": a more specific intent refines them.
-GENERIC_CUES = {"priorities", "definition", "activities", "eligibility"}
+GENERIC_CUES = {"priorities", "definition", "eligibility"}
 # Kinds that can be answered together in one reply ("la date et l'endroit pour déposer ?").
 COMBINABLE = {"where_submit", "deadline", "duration", "funding", "partners", "who_manages"}
 # Kinds about one action: an elliptical "et la durée ?" takes the action from the frame.
@@ -212,6 +212,8 @@ def interpret(
         guesses = [INTENT_KINDS.get(n) for n, _ in ranking[:3]]
         kinds = [k for k in scan.weak if k in guesses][:1] or kinds
     kinds = _fit_entities(kinds, entities, "priority_rule" in cues)
+    if kinds[1:] == ["who_manages"] and not any(entities.get(e) for e in ("action_type", "management")):
+        kinds = kinds[:1]  # "le sport, c'est quelle agence qui gère ?" asks where, once
     ordinal = ordinal_index(text) if items else None
     if "ordinal" in kinds and ordinal is None:
         # "et la troisième ?" with no list shown: the handler says so, unless the message asks something else.
