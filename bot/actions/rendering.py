@@ -32,7 +32,8 @@ def bullet_list(items: Iterable[str]) -> str:
 
 def source_line(kb: KnowledgeBase, entry: Dict[str, Any]) -> str:
     source = entry["source"]
-    line = kb.say("source_line", title=kb.sources[source["ref"]]["title"], section=source["section"], year=entry["year"])
+    title = kb.sources[source["ref"]]["title"]
+    line = kb.say("source_line", title=title, section=source["section"], year=entry["year"])
     # Part of the text comes from another source (the verified complements beside the document).
     for other in source.get("also", []):
         line += " " + kb.say("source_also", title=kb.sources[other]["title"])
