@@ -568,7 +568,13 @@ def answer_countries(kb: KnowledgeBase, query: Query) -> Reply:
     return Reply([Message(partners.messages[0].text)] + topic.messages, partners.events)
 
 
+def answer_smalltalk(kb: KnowledgeBase, query: Query) -> Reply:
+    """Greetings, thanks, goodbyes: the domain's own response (utter_greet, utter_thank...)."""
+    return Reply([Message("", response=f"utter_{query.intent}")])
+
+
 KIND_HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
+    "smalltalk": answer_smalltalk,
     "countries": answer_countries,
     "definition": answer_definition,
     "actions": answer_actions,

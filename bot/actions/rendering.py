@@ -18,8 +18,11 @@ Button = Dict[str, str]
 class Message:
     text: str
     buttons: List[Button] = field(default_factory=list)
+    response: Optional[str] = None  # a chit-chat response of the domain, sent instead of the text
 
     def as_kwargs(self) -> Dict[str, Any]:
+        if self.response:
+            return {"response": self.response}
         return {"text": self.text, "buttons": self.buttons} if self.buttons else {"text": self.text}
 
     def send(self, dispatcher: Any) -> None:

@@ -47,6 +47,9 @@ INTENT_KINDS: Dict[str, Optional[str]] = {
     "introduce_self": "introduce",
     "out_of_scope": "out_of_scope",
     "ask_topic": "topic",
+    "greet": "smalltalk",
+    "goodbye": "smalltalk",
+    "thank": "smalltalk",
     "nlu_fallback": None,
 }
 # Strong cues, most specific first: the first one found is what the message asks.
@@ -152,6 +155,8 @@ def merge_entities(*sources: Dict[str, List[str]]) -> Dict[str, List[str]]:
 def choose_kinds(cues: List[str], intent_kind: Optional[str], confidence: float, names_ka2: bool = False) -> List[str]:
     """The kinds a message asks, from its strong cues and the classifier's intent."""
     trusted = intent_kind if intent_kind and confidence >= INTENT_TRUSTED else None
+    if trusted == "smalltalk" and cues:
+        trusted = None  # "bonjour, c'est quoi le KA2 ?" is a question, whatever its greeting
     # What the base does not hold (a grant for students, an OID number, the 2025 call): the classifier
     # knows these questions, the cues do not; a KA2 action or priority named overrides "out of scope".
     if trusted in STICKY_KINDS and confidence >= STICKY_CONFIDENCE and not (trusted == "out_of_scope" and names_ka2):
@@ -256,7 +261,7 @@ def interpret(
                 entities[carried_type] = list(carried)
                 followup = True
     if not specific_cues(cues) and "?" not in text and (profile.organisation_sector or profile.community):
-        if not kinds or kinds[0] in ("inform", "introduce", "definition", "matching"):
+        if not kinds or kinds[0] in ("inform", "introduce", "definition", "matching", "smalltalk"):
             kinds, described = ["inform"], True  # "Je suis prof dans un CEFA à Liège.": the user presents themselves
     if not kinds and named:
         kinds, described = ["definition"], True  # "excellence ?", "KA210-YOU ?": what the base says of it
