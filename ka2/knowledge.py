@@ -307,6 +307,33 @@ def _load_cues(directory: Path) -> List[KindCues]:
     return compile_cues(kinds)
 
 
+def euros(amount: int) -> str:
+    """120000 -> "120 000 €", as the answers write amounts."""
+    return f"{amount:,}".replace(",", " ") + " €"
+
+
+def rule_values(rule: Dict[str, Any]) -> Dict[str, str]:
+    """A fact's rule as the words its answer uses: {amounts} -> "120 000 €, 250 000 € ou 400 000 €"."""
+    values = {key: str(value) for key, value in rule.items() if isinstance(value, int) and not isinstance(value, bool)}
+    if rule.get("amounts"):
+        amounts = [euros(a) for a in rule["amounts"]]
+        values["amounts"] = amounts[0] if len(amounts) == 1 else ", ".join(amounts[:-1]) + " ou " + amounts[-1]
+    return values
+
+
+def _render_rules(kb: KnowledgeBase) -> None:
+    """A value is written once, in the fact's `rule`; its answer names it by placeholder ({max_months})."""
+    for entry in kb.entries.values():
+        if "rule" not in entry:
+            continue
+        try:
+            entry["answer"] = entry["answer"].format(**rule_values(entry["rule"]))
+        except (KeyError, IndexError, ValueError) as error:
+            raise KnowledgeError(
+                kb.files[entry["id"]], f"placeholder {error} is not a value of the rule", entry["id"], "answer"
+            ) from None
+
+
 def load_knowledge_base(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBase:
     """Read, validate and index every knowledge file, or raise KnowledgeError."""
     directory = Path(directory)
@@ -344,6 +371,7 @@ def load_knowledge_base(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBas
             kb.files[entry["id"]] = path.name
     _check_references(kb)
     _check_synonyms(kb)
+    _render_rules(kb)
     return kb
 
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from .knowledge import KnowledgeBase
+from .knowledge import KnowledgeBase, euros
 from .text import words
 
 UNITS = {
@@ -154,10 +154,6 @@ def _months_text(months: float) -> str:
     return f"{months:g} mois"
 
 
-def _euros(amount: int) -> str:
-    return f"{amount:,}".replace(",", " ") + " €"
-
-
 def _rule(kb: KnowledgeBase, action_id: str, attribute: str) -> Dict[str, Any]:
     fact = kb.fact(action_id, attribute)
     return (fact or {}).get("rule") or {}
@@ -187,7 +183,7 @@ def check_case(kb: KnowledgeBase, action_id: str, case: Case) -> List[Verdict]:
             Verdict(
                 ok,
                 "rule_amount_ok" if ok else "rule_amount_no",
-                {"action": name, "amount": _euros(case.amount), "amounts": ", ".join(_euros(a) for a in amounts)},
+                {"action": name, "amount": euros(case.amount), "amounts": ", ".join(euros(a) for a in amounts)},
             )
         )
     partners = _rule(kb, action_id, "partners")

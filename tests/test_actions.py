@@ -95,7 +95,7 @@ def test_school_project_goes_to_aef_europe_and_sport_to_the_executive_agency():
 def test_funding_without_action_answers_both_decentralised_actions():
     messages, _ = ask("ask_funding", "combien on peut recevoir ?")
     text = all_text(messages)
-    assert "120 000 €, 250 000 € ou 400 000 €" in text and "30 000 € ou de 60 000 €" in text
+    assert "120 000 €, 250 000 € ou 400 000 €" in text and "30 000 € ou 60 000 €" in text
 
 
 def test_follow_up_fact_uses_the_action_talked_about():

@@ -80,7 +80,7 @@ def test_priority_texts_are_the_source_wording(kb):
 
 def test_verified_complements_are_in_the_base(kb):
     assert "120 000 €, 250 000 € ou 400 000 €" in kb.fact("action.cooperation", "funding")["answer"]
-    assert "30 000 € ou de 60 000 €" in kb.fact("action.small_scale", "funding")["answer"]
+    assert "30 000 € ou 60 000 €" in kb.fact("action.small_scale", "funding")["answer"]
     assert "20 mai 2021" in kb.fact("action.cooperation", "deadline")["answer"]
     assert "3 novembre 2021" in kb.fact("action.small_scale", "deadline")["answer"].replace("\n", " ") + " ".join(
         kb.fact("action.small_scale", "deadline")["sub_items"]
@@ -213,3 +213,14 @@ def test_agency_names_take_their_article_in_every_rendered_answer(kb):
         assert phrase.startswith(contracted[agency["article"]]) and phrase.endswith(agency["short"]), phrase
     assert kb.with_article("auprès de", "agency.epos") == "auprès d'Epos"
     assert kb.with_article("à", "agency.bij") == "au BIJ"
+
+
+def test_a_rule_value_is_written_once_and_rendered_in_its_answer(broken_knowledge):
+    facts = broken_knowledge / "facts.yml"
+    text = facts.read_text("utf-8").replace("{min_months: 6, max_months: 24}", "{min_months: 6, max_months: 18}")
+    facts.write_text(text, "utf-8")
+    kb = load_knowledge_base(broken_knowledge)
+    assert "**de 6 à 18 mois**" in kb.fact("action.small_scale", "duration")["answer"]
+    facts.write_text(text.replace("dure **de {min_months}", "dure **de {minimum}"), "utf-8")
+    with pytest.raises(KnowledgeError, match=r"facts.yml, entry 'fact\.\w+\.duration', field 'answer': placeholder 'minimum'"):
+        load_knowledge_base(broken_knowledge)

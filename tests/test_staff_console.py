@@ -118,7 +118,7 @@ def test_search_ranks_the_knowledge_base_answer_with_id_and_source():
     first = result.stdout.split("\n\n")[1]
     assert first.startswith("1. Financement d'un partenariat à petite échelle  [fact.small_scale.funding]")
     assert "fichier knowledge/facts.yml" in first
-    assert "Un forfait de 30 000 € ou de 60 000 €." in first and "**" not in first
+    assert "Un forfait de 30 000 € ou 60 000 €." in first and "**" not in first
     assert "Source : Guide du programme Erasmus+ 2021 et sources concordantes" in first
     assert "3. " in result.stdout
 
