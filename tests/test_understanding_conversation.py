@@ -83,3 +83,21 @@ def test_the_fallback_offers_best_guesses_and_names_the_agencies(stack):
         assert text.startswith("Je ne suis pas sûr d'avoir compris") or "pas d'information vérifiée" in text, message
         assert "BIJ" in text and "AEF-Europe" in text, message
         assert payloads(replies), message
+
+
+def test_the_users_own_case_gets_a_verdict_and_the_rule(stack):
+    """Issue 14 over the REST channel: oui / non first, then the rule that decides."""
+    duration = texts(stack.say("u14-duration", "on voudrait un KA210 sur 3 ans, c'est jouable ?"))
+    assert duration.startswith("Non") and "de 6 à 24 mois" in duration
+    amount = texts(stack.say("u14-amount", "on vise 60 000 € pour notre partenariat de coopération"))
+    assert amount.startswith("Non") and "120 000 €" in amount and "petite échelle" in amount
+    country = texts(stack.say("u14-country", "un partenaire marocain peut coordonner notre KA220 ?"))
+    assert country.startswith("Non") and "valeur ajoutée essentielle" in country
+    community = texts(stack.say("u14-community", "notre asbl de jeunesse est à Gand, on dépose au BIJ ?"))
+    assert community.startswith("Non") and "JINT" in community
+    partner = texts(
+        stack.say(
+            "u14-partner", "on est partenaires d'un projet coordonné par une école française, on doit déposer aussi ?"
+        )
+    )
+    assert "seul le **coordinateur**" in partner
