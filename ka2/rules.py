@@ -215,7 +215,12 @@ def _check_countries(kb: KnowledgeBase, name: str, partners: Dict[str, Any], cas
     verdicts = []
     for country_id in case.countries:
         country = kb.entries[country_id]
-        values = {"action": name, "country": country["article"] + country["label"], "note": country.get("note", "")}
+        values = {
+            "action": name,
+            "country": country["article"] + country["label"],
+            "est": "sont" if country["article"] == "les " else "est",  # "les Pays-Bas sont"
+            "note": country.get("note", ""),
+        }
         if country["status"] == "programme":
             if not country.get("home"):
                 verdicts.append(Verdict(True, "rule_country_programme", values))

@@ -17,6 +17,7 @@ from ka2.understanding.interpret import KA2_NAMED
 from ka2.understanding.kinds import ordinal_index
 from ka2.understanding.retrieval import nearest_entries
 
+from .matching_replies import partnership_advice
 from .priority_answers import HORIZONTAL, count_priorities, direct_match, priority_question, priority_sector
 from .query import (
     SLOT_LAST_ENTITIES,
@@ -432,6 +433,28 @@ def answer_compare(kb: KnowledgeBase, query: Query) -> Reply:
     return Reply(messages, _remember([], kb))
 
 
+def _min_partners(kb: KnowledgeBase, action_id: str) -> int:
+    return ((kb.fact(action_id, "partners") or {}).get("rule") or {}).get("min_organisations", 1_000)
+
+
+def answer_partnership_type(kb: KnowledgeBase, query: Query) -> Reply:
+    """ "Quel type de partenariat ?": the small-scale one for a new or small organisation where the
+    sector has it, else the comparison of the two decentralised formats."""
+    understood = query.understood
+    small = query.frame.small_organisation or bool(understood and understood.profile.small)
+    sector_id = next(iter(query.ids("sector")), None) or query.frame.user_sector
+    sector = kb.entries.get(sector_id or "")
+    advice = partnership_advice(kb, sector, "small" if small else None) if sector else None
+    if advice is None and small:
+        # The lighter format: the decentralised action that needs the fewest partners.
+        action = min(kb.of_type("action", management="decentralised"), key=lambda a: _min_partners(kb, a["id"]))
+        advice = Message(with_source(kb, kb.say("matching_small_scale", summary=action["summary"]), action))
+    comparison = answer_compare(kb, replace(query, entities={**query.entities, "action_type": [
+        a["id"] for a in kb.of_type("action", management="decentralised")]}))
+    messages = ([advice] if advice else []) + comparison.messages
+    return Reply(messages, comparison.events)
+
+
 def eligibility_verdict(kb: KnowledgeBase, query: Query) -> Optional[Message]:
     """ "Un partenariat à petite échelle en enseignement supérieur ?": an action has no code in the sector."""
     actions = query.ids("action_type")
@@ -592,6 +615,7 @@ KIND_HANDLERS: Dict[str, Callable[[KnowledgeBase, Query], Reply]] = {
     "coordinator": answer_kind_topic,
     "ka2_purpose": answer_kind_topic,
     "compare": lambda kb, query: answer_compare(kb, query),
+    "partnership_type": answer_partnership_type,
     "others": answer_others,
     "more": answer_more,
     "not_in_base": answer_not_in_base,

@@ -62,6 +62,7 @@ CUE_ORDER = [
     "priority_check",
     "ka2_purpose",
     "compare",
+    "partnership_type",
     "others",
     "ordinal",
     "count",
@@ -84,7 +85,7 @@ CUE_ORDER = [
 # Cues that say only "a priority" or "what is": a more specific intent refines them.
 GENERIC_CUES = {"priorities", "definition", "eligibility"}
 # Kinds that can be answered together in one reply ("la date et l'endroit pour déposer ?").
-COMBINABLE = {"where_submit", "deadline", "duration", "funding", "partners", "who_manages"}
+COMBINABLE = {"where_submit", "deadline", "duration", "funding", "partners", "who_manages", "partnership_type"}
 # Kinds about one action: an elliptical "et la durée ?" takes the action from the frame.
 ACTION_KINDS = {
     "funding",
