@@ -694,7 +694,9 @@ def case_verdicts(kb: KnowledgeBase, query: Query) -> List[Message]:
         verdicts = sorted(check_case(kb, action_id, case), key=lambda v: v.ok)
         if not verdicts:
             continue
-        lines = [kb.say(v.key, **v.values).strip() for v in verdicts]
+        # A country's own note ("ne fait plus partie des pays participant") comes first, once.
+        notes = list(dict.fromkeys(v.values["note"] for v in verdicts if v.values.get("note")))
+        lines = notes + [kb.say(v.key, **{**v.values, "note": ""}).strip() for v in verdicts]
         other = other_action_fits(kb, action_id, case) if not any(v.ok for v in verdicts) else None
         if other and len(actions) == 1:
             lines.append(

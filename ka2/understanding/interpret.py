@@ -69,6 +69,7 @@ CUE_ORDER = [
     "codes",
     "where_submit",
     "who_manages",
+    "youth_rules",
     "deadline",
     "duration",
     "activities",
@@ -85,7 +86,16 @@ CUE_ORDER = [
 # Cues that say only "a priority" or "what is": a more specific intent refines them.
 GENERIC_CUES = {"priorities", "definition", "eligibility"}
 # Kinds that can be answered together in one reply ("la date et l'endroit pour déposer ?").
-COMBINABLE = {"where_submit", "deadline", "duration", "funding", "partners", "who_manages", "partnership_type"}
+COMBINABLE = {
+    "where_submit",
+    "deadline",
+    "duration",
+    "funding",
+    "partners",
+    "who_manages",
+    "partnership_type",
+    "youth_rules",
+}
 # Kinds about one action: an elliptical "et la durée ?" takes the action from the frame.
 ACTION_KINDS = {
     "funding",
