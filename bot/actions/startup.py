@@ -40,4 +40,11 @@ def release_freed_memory() -> None:
             pass
 
 
+# Build the understanding layer's indexes now (fuzzy forms, retrieval): the first user does not wait.
+from ka2.understanding.entities import find_entities  # noqa: E402
+from ka2.understanding.retrieval import nearest_entries  # noqa: E402
+
+find_entities(get_knowledge_base(), "partenarait de cooperation")
+nearest_entries(get_knowledge_base(), "priorites")
+
 release_freed_memory()

@@ -1,12 +1,14 @@
 """The base's entries nearest to a message, by TF-IDF over character n-grams of their labels,
-synonyms, keywords and texts: the best guesses a fallback offers when the question is not understood."""
+synonyms, keywords and texts: the best guesses a fallback offers when the question is not understood.
+
+Plain Python over a few hundred entries: scikit-learn would add ~40 MB to the action server for it."""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
-
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ..knowledge import KnowledgeBase
 from ..text import words
@@ -14,13 +16,31 @@ from ..text import words
 # Entry types worth offering as a guess (facts are reached from their action).
 GUESS_TYPES = ("topic", "action", "priority", "agency", "activity", "fact")
 MIN_SIMILARITY = 0.12
+NGRAMS = (3, 4, 5)
+
+
+def _ngrams(text: str) -> Counter:
+    """Character n-grams within words, padded ("char_wb"): " ka2 " -> " ka", "ka2", "a2 "..."""
+    grams: Counter = Counter()
+    for word in text.split():
+        padded = f" {word} "
+        for n in NGRAMS:
+            grams.update(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
+    return grams
+
+
+def _weights(grams: Counter, idf: Dict[str, float]) -> Dict[str, float]:
+    """Sublinear TF times IDF, L2-normalised."""
+    weighted = {g: (1 + math.log(c)) * idf.get(g, 0.0) for g, c in grams.items()}
+    norm = math.sqrt(sum(w * w for w in weighted.values())) or 1.0
+    return {g: w / norm for g, w in weighted.items() if w}
 
 
 @dataclass
 class _Index:
     ids: List[str]
-    vectorizer: TfidfVectorizer
-    matrix: Any
+    idf: Dict[str, float]
+    vectors: List[Dict[str, float]]
 
 
 def _document(entry: Dict[str, Any]) -> str:
@@ -36,9 +56,11 @@ def _index(kb: KnowledgeBase) -> _Index:
     cached = _INDEXES.get(id(kb))
     if cached is None or cached[0] is not kb:
         entries = [e for e in kb.entries.values() if e["type"] in GUESS_TYPES]
-        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
-        matrix = vectorizer.fit_transform([_document(e) for e in entries])
-        cached = (kb, _Index([e["id"] for e in entries], vectorizer, matrix))
+        grams = [_ngrams(_document(e)) for e in entries]
+        frequency: Counter = Counter(g for doc in grams for g in doc)
+        total = len(grams)
+        idf = {g: math.log((1 + total) / (1 + df)) + 1 for g, df in frequency.items()}
+        cached = (kb, _Index([e["id"] for e in entries], idf, [_weights(doc, idf) for doc in grams]))
         _INDEXES[id(kb)] = cached
     return cached[1]
 
@@ -49,6 +71,7 @@ def nearest_entries(kb: KnowledgeBase, text: str, limit: int = 3) -> List[str]:
     if not normalised:
         return []
     index = _index(kb)
-    scores = (index.matrix @ index.vectorizer.transform([normalised]).T).toarray().ravel()
+    query = _weights(_ngrams(normalised), index.idf)
+    scores = [sum(w * vector.get(g, 0.0) for g, w in query.items()) for vector in index.vectors]
     ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
     return [index.ids[i] for i in ranked[:limit] if scores[i] >= MIN_SIMILARITY]
