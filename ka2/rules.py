@@ -136,10 +136,10 @@ def read_case(kb: KnowledgeBase, raw: str) -> Case:
     if counted:
         value = number_value(counted.group(1))
         organisations = int(value) if value is not None else None
-    elif countries and SUFFICIENCY.search(text):
-        # "avec une école italienne et une école espagnole, ça suffit ?": the applicant and one partner per
-        # country named.
-        organisations = len(countries) + 1
+    elif SUFFICIENCY.search(text) and any(not kb.entries[c].get("home") for c in countries):
+        # "avec une école italienne et une école espagnole, ça suffit ?": the applicant (at home) and one
+        # partner per other country named.
+        organisations = len([c for c in countries if not kb.entries[c].get("home")]) + 1
     return Case(months, _amount(text, raw), organisations, countries, bool(COORDINATION.search(text)))
 
 

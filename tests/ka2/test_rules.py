@@ -83,6 +83,10 @@ def test_the_number_of_organisations_and_countries(kb):
     assert (True, "rule_partners_ok") in with_partners
 
 
+def test_naming_only_belgium_counts_no_partner(kb):
+    assert verdicts(kb, COOPERATION, "combien d'agences nationales en Belgique ?") == []
+
+
 def test_several_values_in_one_message_are_all_checked(kb):
     found = verdicts(kb, SMALL, "un KA210 de 30 mois à 60 000 € avec un partenaire tunisien")
     assert (False, "rule_duration_no") in found and (True, "rule_amount_ok") in found
