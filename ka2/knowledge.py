@@ -312,12 +312,29 @@ def euros(amount: int) -> str:
     return f"{amount:,}".replace(",", " ") + " €"
 
 
+MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
+
+
+def french_date(iso: str) -> str:
+    """ "2021-11-01" -> "1er novembre 2021"."""
+    year, month, day = (int(part) for part in iso.split("-"))
+    return f"{'1er' if day == 1 else day} {MONTHS[month - 1]} {year}"
+
+
 def rule_values(rule: Dict[str, Any]) -> Dict[str, str]:
-    """A fact's rule as the words its answer uses: {amounts} -> "120 000 €, 250 000 € ou 400 000 €"."""
+    """A fact's rule as the words its answer uses: {amounts} -> "120 000 €, 250 000 € ou 400 000 €",
+    {deadline_1} -> "20 mai 2021 à 12 h", {start_1} -> "entre le 1er novembre 2021 et le 28 février 2022"."""
     values = {key: str(value) for key, value in rule.items() if isinstance(value, int) and not isinstance(value, bool)}
     if rule.get("amounts"):
         amounts = [euros(a) for a in rule["amounts"]]
         values["amounts"] = amounts[0] if len(amounts) == 1 else ", ".join(amounts[:-1]) + " ou " + amounts[-1]
+    for number, deadline in enumerate(rule.get("deadlines", []), start=1):
+        time = f" à {deadline['time']}" if deadline.get("time") else ""
+        values[f"deadline_{number}"] = french_date(deadline["date"]) + time
+        if deadline.get("start_from") and deadline.get("start_until"):
+            values[f"start_{number}"] = (
+                f"entre le {french_date(deadline['start_from'])} et le {french_date(deadline['start_until'])}"
+            )
     return values
 
 
@@ -326,8 +343,11 @@ def _render_rules(kb: KnowledgeBase) -> None:
     for entry in kb.entries.values():
         if "rule" not in entry:
             continue
+        values = rule_values(entry["rule"])
         try:
-            entry["answer"] = entry["answer"].format(**rule_values(entry["rule"]))
+            entry["answer"] = entry["answer"].format(**values)
+            if entry.get("sub_items"):
+                entry["sub_items"] = [item.format(**values) for item in entry["sub_items"]]
         except (KeyError, IndexError, ValueError) as error:
             raise KnowledgeError(
                 kb.files[entry["id"]], f"placeholder {error} is not a value of the rule", entry["id"], "answer"

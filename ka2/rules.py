@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
-from .knowledge import KnowledgeBase, euros
+from .knowledge import KnowledgeBase, euros, rule_values
 from .text import words
 
 UNITS = {
@@ -79,6 +79,25 @@ AGE_BEFORE = re.compile(
     r"\b(?:jeunes|eleves|enfants|ados|adolescent\w*|personnes|adultes|filles|garcons|participants|apprenants|"
     r"etudiants|public|ages?|agees?|entre|plus de|moins de|de \d+ a)(?: de| d| entre)?\s*$"
 )
+MONTH_NUMBERS = {
+    "janvier": 1,
+    "fevrier": 2,
+    "mars": 3,
+    "avril": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7,
+    "aout": 8,
+    "septembre": 9,
+    "octobre": 10,
+    "novembre": 11,
+    "decembre": 12,
+}
+# "commencer en janvier 2022", "démarrer début mars", "un début de projet en avril".
+START = re.compile(
+    r"\b(?:commencer|commence|commenceront|demarrer|demarre|debut\w*|lancer|lance|start\w*)\b[a-z ]{0,25}?"
+    r"\b(?:en|au|le|des|debut|fin|mi|courant|a partir de)?\s*(" + "|".join(MONTH_NUMBERS) + r")(?: (20\d\d))?\b"
+)
 COORDINATION = re.compile(r"\b(?:coordon\w*|coordinat\w*|porteur|chef de file|candidat principal)\b")
 
 
@@ -103,6 +122,7 @@ class Case:
     organisations: Optional[int] = None
     countries: List[str] = field(default_factory=list)
     coordinator: bool = False
+    start: Optional[Tuple[Optional[int], int]] = None  # (year or None, month) the project should start
 
 
 def _amount(text: str, raw: str) -> Optional[int]:
@@ -140,7 +160,11 @@ def read_case(kb: KnowledgeBase, raw: str) -> Case:
         # "avec une école italienne et une école espagnole, ça suffit ?": the applicant (at home) and one
         # partner per other country named.
         organisations = len([c for c in countries if not kb.entries[c].get("home")]) + 1
-    return Case(months, _amount(text, raw), organisations, countries, bool(COORDINATION.search(text)))
+    start = None
+    found_start = START.search(text)
+    if found_start:
+        start = (int(found_start.group(2)) if found_start.group(2) else None, MONTH_NUMBERS[found_start.group(1)])
+    return Case(months, _amount(text, raw), organisations, countries, bool(COORDINATION.search(text)), start)
 
 
 @dataclass(frozen=True)
@@ -186,6 +210,9 @@ def check_case(kb: KnowledgeBase, action_id: str, case: Case) -> List[Verdict]:
                 {"action": name, "amount": euros(case.amount), "amounts": ", ".join(euros(a) for a in amounts)},
             )
         )
+    deadlines = [d for d in _rule(kb, action_id, "deadline").get("deadlines", []) if d.get("start_from")]
+    if case.start is not None and deadlines:
+        verdicts.append(_check_start(name, deadlines, case.start))
     partners = _rule(kb, action_id, "partners")
     if partners:
         verdicts += _check_countries(kb, name, partners, case)
@@ -209,6 +236,35 @@ def check_case(kb: KnowledgeBase, action_id: str, case: Case) -> List[Verdict]:
                 )
             )
     return verdicts
+
+
+def _in_window(deadline: Dict[str, Any], start: Tuple[Optional[int], int]) -> bool:
+    year, month = start
+    first = tuple(int(p) for p in deadline["start_from"].split("-")[:2])
+    last = tuple(int(p) for p in deadline["start_until"].split("-")[:2])
+    years = [year] if year else range(first[0], last[0] + 1)
+    return any(first <= (y, month) <= last for y in years)
+
+
+def _check_start(name: str, deadlines: List[Dict[str, Any]], start: Tuple[Optional[int], int]) -> Verdict:
+    """ "On veut commencer en janvier 2022": the deadline whose projects start then, if any."""
+    month = list(MONTH_NUMBERS)[start[1] - 1] + (f" {start[0]}" if start[0] else "")
+    month = month.replace("fevrier", "février").replace("aout", "août").replace("decembre", "décembre")
+    values = rule_values({"deadlines": deadlines})
+    for number, deadline in enumerate(deadlines, start=1):
+        if _in_window(deadline, start):
+            return Verdict(
+                True,
+                "rule_start_ok",
+                {
+                    "action": name,
+                    "month": month,
+                    "deadline": values[f"deadline_{number}"],
+                    "window": values[f"start_{number}"],
+                },
+            )
+    windows = " ; ".join(values[f"start_{n}"] for n in range(1, len(deadlines) + 1))
+    return Verdict(False, "rule_start_no", {"action": name, "month": month, "windows": windows})
 
 
 def _check_countries(kb: KnowledgeBase, name: str, partners: Dict[str, Any], case: Case) -> List[Verdict]:

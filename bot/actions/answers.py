@@ -667,6 +667,7 @@ def _answer_kind(kb: KnowledgeBase, query: Query, kind: str, tracker: Any) -> Re
 
 # Kinds whose answer starts with the user's own case checked against the rules, when they give values.
 CASE_KINDS = {
+    "deadline",
     "partners",
     "countries",
     "eligibility",
@@ -685,7 +686,8 @@ def case_verdicts(kb: KnowledgeBase, query: Query) -> List[Message]:
         return []
     case = read_case(kb, query.text)
     if case.months is None and case.amount is None and case.organisations is None and not case.countries:
-        return []
+        if case.start is None:
+            return []
     actions = [a for a in query.ids("action_type") if kb.fact(a, "partners") or kb.fact(a, "duration")]
     if not actions:
         actions = [a["id"] for a in kb.of_type("action", management="decentralised")]
@@ -702,7 +704,12 @@ def case_verdicts(kb: KnowledgeBase, query: Query) -> List[Message]:
             lines.append(
                 kb.say("rule_other_action", action=kb.entries[other].get("short") or kb.entries[other]["label"])
             )
-        attribute = "duration" if case.months is not None else "funding" if case.amount is not None else "partners"
+        attribute = (
+            "duration" if case.months is not None
+            else "funding" if case.amount is not None
+            else "deadline" if case.start is not None and not case.countries and case.organisations is None
+            else "partners"
+        )
         source = kb.fact(action_id, attribute) or kb.entries[action_id]
         messages.append(Message(with_source(kb, "\n".join(lines), source)))
     return messages

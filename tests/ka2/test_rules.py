@@ -108,3 +108,31 @@ def test_every_rule_value_is_in_its_fact_text(kb):
                 assert str(rule[key]) in text, (fact["id"], key)
         for amount in rule.get("amounts", []):
             assert f"{amount:,}".replace(",", " ") in text, (fact["id"], amount)
+
+
+@pytest.mark.parametrize(
+    "text, ok, deadline",
+    [
+        ("on veut commencer en janvier 2022", True, "20 mai 2021 à 12 h"),
+        ("un début du projet en novembre 2021", True, "20 mai 2021 à 12 h"),
+        ("démarrer en avril 2022", True, "3 novembre 2021"),
+        ("le projet commence en mars", True, "3 novembre 2021"),
+        ("on voudrait démarrer en septembre", False, None),
+    ],
+)
+def test_a_start_month_finds_its_deadline(kb, text, ok, deadline):
+    (verdict,) = check_case(kb, SMALL, read_case(kb, text))
+    assert verdict.ok is ok
+    if deadline:
+        assert verdict.values["deadline"] == deadline
+
+
+def test_deadlines_are_rendered_from_their_values(kb):
+    items = kb.fact(SMALL, "deadline")["sub_items"]
+    assert (
+        items[0].startswith("**20 mai 2021 à 12 h**") and "entre le 1er novembre 2021 et le 28 février 2022" in items[0]
+    )
+    assert items[1].startswith("**3 novembre 2021**") and "1er mars 2022" in items[1]
+    assert "**20 mai 2021 à 12 h**" in kb.fact(COOPERATION, "deadline")["answer"]
+    # No start window is known for the cooperation partnerships: no start month is checked there.
+    assert check_case(kb, COOPERATION, read_case(kb, "on veut commencer en janvier 2022")) == []
