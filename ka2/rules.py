@@ -95,7 +95,7 @@ MONTH_NUMBERS = {
 }
 # "commencer en janvier 2022", "démarrer début mars", "un début de projet en avril".
 START = re.compile(
-    r"\b(?:commencer|commence|commenceront|demarrer|demarre|debut\w*|lancer|lance|start\w*)\b[a-z ]{0,25}?"
+    r"\b(?:commencer|commence|commenceront|demarrer|demarre|debut\w*|lancer|lance|start\w*)\b[a-z0-9 ]{0,25}?"
     r"\b(?:en|au|le|des|debut|fin|mi|courant|a partir de)?\s*(" + "|".join(MONTH_NUMBERS) + r")(?: (20\d\d))?\b"
 )
 COORDINATION = re.compile(r"\b(?:coordon\w*|coordinat\w*|porteur|chef de file|candidat principal)\b")

@@ -639,6 +639,9 @@ def with_year_notice(kb: KnowledgeBase, query: Query, reply: Reply) -> Reply:
     if query.intent == "ask_current_call":  # its answer is precisely what the base says of later calls
         return reply
     asked = years_mentioned(query.text)
+    start = read_case(kb, query.text).start if asked else None
+    if start and start[0] in asked:
+        asked.remove(start[0])  # "commencer en janvier 2022" names a project's start, not a call
     if not asked or set(asked) & set(kb.years) or not kb.years:
         return reply  # "2021-2027" names the described call: no notice
     notice = kb.say(
