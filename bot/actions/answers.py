@@ -253,13 +253,6 @@ def answer_priorities(kb: KnowledgeBase, query: Query) -> Reply:
     return Reply([first, choose], _remember([overview["id"]], kb, listed))
 
 
-def answer_priority_details(kb: KnowledgeBase, query: Query) -> Reply:
-    themes = query.ids("theme")
-    if not themes:
-        return answer_entry(kb, "topic.horizontal_priorities")
-    return answer_entry(kb, themes[0])
-
-
 def answer_activities(kb: KnowledgeBase, query: Query) -> Reply:
     activities = query.ids("activity")
     reply = answer_entry(kb, activities[0] if activities else "topic.activities")

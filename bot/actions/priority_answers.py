@@ -14,7 +14,7 @@ from ka2.understanding.entities import without_mentions
 
 from .matching_replies import render_result
 from .query import Query
-from .rendering import Message, bullet_list, button_for, intent_button, render_priority, with_source
+from .rendering import Message, bullet_list, button_for, intent_button, with_source
 
 # "c'est une priorité ?", "est-ce prioritaire ?", "ça fait partie des priorités ?": a yes/no question.
 YES_NO = re.compile(
@@ -184,7 +184,3 @@ def count_priorities(kb: KnowledgeBase, sector_id: Optional[str]) -> Message:
     topic = kb.entries["topic.horizontal_priorities"]
     text = kb.say("priority_count_horizontal", count=len(horizontal))
     return Message(with_source(kb, f"{text}\n{bullet_list(p['label'] for p in horizontal)}", topic))
-
-
-def render_one_priority(kb: KnowledgeBase, priority_id: str) -> Message:
-    return render_priority(kb, kb.entries[priority_id])

@@ -9,7 +9,7 @@ of the conversation (what was asked and shown before). Pure functions: no Rasa h
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..knowledge import KnowledgeBase
@@ -312,14 +312,3 @@ def _fit_entities(kinds: List[str], entities: Dict[str, List[str]], from_cue: bo
 
 def specific_cues(cues: List[str]) -> List[str]:
     return [k for k in cues if k not in GENERIC_CUES]
-
-
-def with_profile(interpretation: Interpretation, frame: Frame, kinds_using_profile: List[str]) -> Interpretation:
-    """The user's own sector and community where the question needs them and does not name them."""
-    entities = dict(interpretation.entities)
-    if interpretation.kind in kinds_using_profile:
-        if not entities.get("sector") and frame.user_sector:
-            entities["sector"] = [frame.user_sector]
-        if not entities.get("community") and frame.user_community:
-            entities["community"] = [frame.user_community]
-    return replace(interpretation, entities=entities)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Optional
 
 from ..knowledge import KnowledgeBase
 from ..text import words
@@ -37,14 +37,6 @@ class ProfileFacts:
     impact_sector: Optional[str] = None
     community: Optional[str] = None
     small: bool = False
-
-
-def sectors_in_order(kb: KnowledgeBase, text: str) -> List[str]:
-    ordered: List[str] = []
-    for _, sector_id in mention_positions(kb, "sector", text):
-        if sector_id not in ordered:
-            ordered.append(sector_id)
-    return ordered
 
 
 def read_profile(kb: KnowledgeBase, text: str) -> ProfileFacts:
