@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # No telemetry: CI and agency servers are offline, and users' questions stay on the machine.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install run shell actions train test test-fast test-scale check-knowledge generate-nlu bench bench-matcher lint lock clean web-deps browser
+.PHONY: help install run shell actions train test test-fast test-core test-scale check-knowledge generate-nlu bench bench-matcher lint lock clean web-deps browser
 
 help:
 	@echo "make run              install, train if the data changed, start the assistant (REST + socketio on :5005, actions on :5055, demo page on :8000)"
@@ -27,7 +27,8 @@ help:
 	@echo "make generate-nlu     regenerate NLU synonyms and lookups from knowledge/"
 	@echo "make train            train the model if the data changed"
 	@echo "make bench            benchmarks: NLU pipelines, latency, memory, training time (bench/results.json)"
-	@echo "make lint             ruff"
+	@echo "make lint             ruff on every package (run by .ci/run)"
+	@echo "make test-core        the core's and the knowledge base's tests, in seconds"
 	@echo "make lock             re-resolve requirements.lock from requirements.in"
 
 $(BIN)/python:
@@ -90,6 +91,12 @@ shell: train check-knowledge
 test: train check-knowledge web-deps browser
 	$(BIN)/python -m pytest tests
 
+# The core (ka2: understanding, rules, routing) and the knowledge base: seconds, no model, no server.
+test-core: $(VENV)/.installed
+	$(BIN)/python -m pytest -q tests/ka2 tests/test_knowledge.py
+
+test-fast: test-core
+
 # Two Rasa instances + one action server on PostgreSQL and Redis (installed from Debian packages if
 # missing), 50 conversations x 6 turns, then a PostgreSQL outage; bounded to 20 minutes.
 test-scale: train $(VENV)/.installed
@@ -105,7 +112,7 @@ bench: $(GENERATED_NLU) | $(VENV)/.installed
 	$(BIN)/python bench/run.py
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check bot tests scripts staff
+	$(BIN)/ruff check bot ka2 tests scripts staff bench
 
 clean:
 	rm -rf models .pytest_cache results
