@@ -266,3 +266,11 @@ def test_clarify_out_of_scope_and_human_contact_answer_in_french():
     assert "https://www.lebij.be" in all_text(out) and "https://www.erasmusplus-fr.be" in all_text(out)
     human, _ = run_action(ActionOfferHumanContact(), make_tracker("request_human", "je veux parler à quelqu'un"))
     assert "info@aef-europe.be" in all_text(human)
+
+
+def test_a_management_asked_of_a_named_action_gets_a_verdict_for_that_action_only():
+    messages, _ = ask("ask_action_details", "les centres d'excellence professionnelle c'est décentralisé ?")
+    text = all_text(messages)
+    assert text.startswith("Non.") and "centralisée" in text and "Partenariats de coopération" not in text
+    messages, _ = ask("ask_action_details", "le KA210, c'est géré au niveau belge ?")
+    assert all_text(messages).startswith("Oui.")

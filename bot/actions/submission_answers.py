@@ -108,8 +108,9 @@ def _management_verdict(kb: KnowledgeBase, text: str, actions: List[Dict[str, An
 def who_manages(kb: KnowledgeBase, query: Query) -> Optional[Message]:
     """ "Les alliances, c'est géré par qui ?": each action named, decentralised or centralised, and by whom."""
     actions = [kb.entries[a] for a in query.ids("action_type")]
-    for topic_id in query.ids("management"):
-        actions += [a for a in kb.listed(kb.entries[topic_id]) if a not in actions]
+    if not actions:  # with an action named, "décentralisé ?" is what is asked of it, not a subject
+        for topic_id in query.ids("management"):
+            actions += [a for a in kb.listed(kb.entries[topic_id]) if a not in actions]
     if not actions:
         agencies = [a for a in query.ids("agency") if kb.entries[a].get("managed_by") is None]
         managed = [a for a in kb.of_type("action") if set(a["managed_by"]) & set(agencies)]
