@@ -97,6 +97,11 @@ class KnowledgeBase:
     def __eq__(self, other: object) -> bool:
         return self is other
 
+    @functools.cached_property
+    def national_agencies(self) -> set:
+        """The agencies a community routes to by sector (BIJ, AEF-Europe...), as opposed to the EACEA."""
+        return {a for c in self.of_type("community") for a in c["agency_for"]}
+
     def topic_for_kind(self, kind: str) -> Optional[Dict[str, Any]]:
         return next((e for e in self.entries.values() if e.get("kind") == kind), None)
 

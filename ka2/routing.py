@@ -43,8 +43,7 @@ def route(
         return Routing(list(action["managed_by"]), "route_centralised", action=action["id"])
     if applicants:
         return Routing([kb.entries[applicants[0]]["agency"]], "route_applicant", applicant=applicants[0])
-    national_agencies = {a for c in kb.of_type("community") for a in c["agency_for"]}
-    national = [s for s in sectors if kb.entries[s]["agency"] in national_agencies]
+    national = [s for s in sectors if kb.entries[s]["agency"] in kb.national_agencies]
     european = [s for s in sectors if s not in national]
     if european and not national:
         sector = kb.entries[european[0]]

@@ -145,8 +145,7 @@ def agency_phrase(kb: KnowledgeBase, agency_id: str, preposition: str = "auprès
 def render_submission(kb: KnowledgeBase, sector: Dict[str, Any]) -> Message:
     agency = kb.entries[sector["agency"]]
     rule = kb.entries["topic.where_submit"]
-    national = {a for c in kb.of_type("community") for a in c["agency_for"]}
-    key = "route_sector" if agency["id"] in national else "route_sector_european"
+    key = "route_sector" if agency["id"] in kb.national_agencies else "route_sector_european"
     # The answer for this sector only: restating the general rule would name the other agency.
     lines = [kb.say(key, sector=sector["label"], agency=agency_phrase(kb, agency["id"]))]
     if agency.get("website"):

@@ -8,6 +8,7 @@ once, without new training data.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Dict, List, Set, Tuple
 
@@ -54,16 +55,9 @@ def _fuzzy_forms(kb: KnowledgeBase) -> _Forms:
     return _Forms({n: (tuple(f), tuple(t)) for n, (f, t) in grouped.items()})
 
 
-# id(kb) -> (kb, forms): the base is loaded once per process; keeping it here keeps its id unique.
-_FORMS_CACHE: Dict[int, Tuple[KnowledgeBase, _Forms]] = {}
-
-
+@functools.lru_cache(maxsize=4)  # one base per process; the base hashes by identity
 def _all_fuzzy_forms(kb: KnowledgeBase) -> _Forms:
-    cached = _FORMS_CACHE.get(id(kb))
-    if cached is None or cached[0] is not kb:
-        cached = (kb, _fuzzy_forms(kb))
-        _FORMS_CACHE[id(kb)] = cached
-    return cached[1]
+    return _fuzzy_forms(kb)
 
 
 def _fuzzy(kb: KnowledgeBase, wanted: Set[str], tokens: List[str]) -> Dict[str, List[str]]:

@@ -5,10 +5,11 @@ Plain Python over a few hundred entries: scikit-learn would add ~40 MB to the ac
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List
 
 from ..knowledge import KnowledgeBase
 from ..text import words
@@ -49,20 +50,13 @@ def _document(entry: Dict[str, Any]) -> str:
     return words(" ".join(parts))
 
 
-_INDEXES: Dict[int, Tuple[KnowledgeBase, _Index]] = {}
-
-
+@functools.lru_cache(maxsize=4)  # one base per process; the base hashes by identity
 def _index(kb: KnowledgeBase) -> _Index:
-    cached = _INDEXES.get(id(kb))
-    if cached is None or cached[0] is not kb:
-        entries = [e for e in kb.entries.values() if e["type"] in GUESS_TYPES]
-        grams = [_ngrams(_document(e)) for e in entries]
-        frequency: Counter = Counter(g for doc in grams for g in doc)
-        total = len(grams)
-        idf = {g: math.log((1 + total) / (1 + df)) + 1 for g, df in frequency.items()}
-        cached = (kb, _Index([e["id"] for e in entries], idf, [_weights(doc, idf) for doc in grams]))
-        _INDEXES[id(kb)] = cached
-    return cached[1]
+    entries = [e for e in kb.entries.values() if e["type"] in GUESS_TYPES]
+    grams = [_ngrams(_document(e)) for e in entries]
+    frequency: Counter = Counter(g for doc in grams for g in doc)
+    idf = {g: math.log((1 + len(grams)) / (1 + df)) + 1 for g, df in frequency.items()}
+    return _Index([e["id"] for e in entries], idf, [_weights(doc, idf) for doc in grams])
 
 
 def nearest_entries(kb: KnowledgeBase, text: str, limit: int = 3) -> List[str]:
