@@ -88,8 +88,17 @@ def instrument() -> None:
 
     wrap(MessageProcessor, "handle_message", "turn total (handle_message)")
     wrap(MessageProcessor, "parse_message", "NLU total (parse_message)")
-    for cls in (SpacyNLP, SpacyTokenizer, SpacyFeaturizer, RegexFeaturizer, LexicalSyntacticFeaturizer,
-                CountVectorsFeaturizer, DIETClassifier, EntitySynonymMapper, FallbackClassifier):
+    for cls in (
+        SpacyNLP,
+        SpacyTokenizer,
+        SpacyFeaturizer,
+        RegexFeaturizer,
+        LexicalSyntacticFeaturizer,
+        CountVectorsFeaturizer,
+        DIETClassifier,
+        EntitySynonymMapper,
+        FallbackClassifier,
+    ):
         wrap(cls, "process", f"NLU {cls.__name__}")
     wrap(MessageProcessor, "predict_next_with_tracker_if_should", "policies total (predict next action)")
     for cls in (RulePolicy, MemoizationPolicy, TEDPolicy):

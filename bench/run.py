@@ -41,12 +41,16 @@ ENV = {
 
 def machine() -> dict:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
     )
-    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal")))
+    mem_kb = int(
+        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    )
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -90,14 +94,18 @@ def run_nlu(folds: int, tmp: Path, include: str) -> dict:
         # An empty Rasa cache per pipeline: a cached featurizer or model would time a cache hit, not a training.
         env = {**ENV, "RASA_CACHE_DIRECTORY": str(tmp / f"nlu-cache-{number}")}
         cv_folds = 0 if name in HELDOUT_ONLY else folds
-        print(f"[nlu] {name}: {f'{cv_folds}-fold cross-validation and ' if cv_folds > 1 else ''}held-out ...",
-              flush=True)
+        print(
+            f"[nlu] {name}: {f'{cv_folds}-fold cross-validation and ' if cv_folds > 1 else ''}held-out ...", flush=True
+        )
         out = tmp / "nlu.json"
         start = time.perf_counter()
         cv = ["--folds", str(cv_folds)] if cv_folds > 1 else ["--skip-cv"]
         subprocess.run(
             [str(BIN / "python"), str(BENCH / "nlu_eval.py"), config, *cv, "--out", str(out)],
-            cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         results[name] = json.loads(out.read_text())
         results[name]["wall_seconds"] = round(time.perf_counter() - start, 1)
@@ -115,8 +123,20 @@ def run_cost(tmp: Path) -> dict:
     env = {**ENV, "RASA_CACHE_DIRECTORY": str(tmp / "cache")}
     print("[cost] full training from scratch (config.yml, NLU + dialogue) ...", flush=True)
     seconds, done = timed(
-        [str(BIN / "rasa"), "train", "--config", "config.yml", "--domain", "bot/domain.yml", "--data", "bot/data",
-         "--out", str(tmp / "model"), "--fixed-model-name", "ka2"],
+        [
+            str(BIN / "rasa"),
+            "train",
+            "--config",
+            "config.yml",
+            "--domain",
+            "bot/domain.yml",
+            "--data",
+            "bot/data",
+            "--out",
+            str(tmp / "model"),
+            "--fixed-model-name",
+            "ka2",
+        ],
         env,
     )
     if done.returncode:
@@ -152,8 +172,10 @@ def table(results: dict) -> str:
     nlu = results.get("nlu")
     if nlu:
         lines.append("Understanding (CV = k-fold on bot/data, held-out = tests/data/nlu_heldout.yml)")
-        lines.append(f"{'pipeline':34} {'CV acc':>6} {'CV F1':>6} {'CV ent':>6} {'CV fb':>5} "
-                     f"{'HO acc':>6} {'HO F1':>6} {'HO ent':>6} {'HO fb':>5} {'train s':>7} {'MB':>5}")
+        lines.append(
+            f"{'pipeline':34} {'CV acc':>6} {'CV F1':>6} {'CV ent':>6} {'CV fb':>5} "
+            f"{'HO acc':>6} {'HO F1':>6} {'HO ent':>6} {'HO fb':>5} {'train s':>7} {'MB':>5}"
+        )
         for name, r in nlu.items():
             cv, ho = r.get("cv", {}), r["heldout"]
 
@@ -198,8 +220,10 @@ def table(results: dict) -> str:
         lines.append("")
         lines.append(f"{'ranker':30} {'top-3 hit':>9} {'1st in top-3':>12} {'vague flagged':>13} {'median ms':>9}")
         for r in matcher["results"]:
-            lines.append(f"{r['ranker']:30} {r['top3_hit_rate']:>9} {r['first_expected_in_top3']:>12} "
-                         f"{r['vague_flagged']:>13} {r['ms_median']:>9}")
+            lines.append(
+                f"{r['ranker']:30} {r['top3_hit_rate']:>9} {r['first_expected_in_top3']:>12} "
+                f"{r['vague_flagged']:>13} {r['ms_median']:>9}"
+            )
     targets = results.get("targets")
     if targets:
         lines.append("")
@@ -220,8 +244,11 @@ def targets(results: dict) -> list:
         eight = next(level for level in serve["levels"] if level["concurrency"] == 8)
         add("p50 < 30 ms at 8 concurrent (users pausing)", eight["p50_ms"], eight["p50_ms"] < 30)
         add("p95 < 100 ms at 8 concurrent (users pausing)", eight["p95_ms"], eight["p95_ms"] < 100)
-        add(">= 60 turns/s at saturation (one Rasa process)", serve["turns_per_s_saturation"],
-            serve["turns_per_s_saturation"] >= 60)
+        add(
+            ">= 60 turns/s at saturation (one Rasa process)",
+            serve["turns_per_s_saturation"],
+            serve["turns_per_s_saturation"] >= 60,
+        )
         add("zero errors", serve["errors"], serve["errors"] == 0)
         add("cold start < 20 s", serve["rasa_cold_start_s"], serve["rasa_cold_start_s"] < 20)
         rasa_mb = max(serve["rss_mb_after_warmup"]["rasa"], serve["rss_mb_after_load"]["rasa"])
@@ -230,15 +257,20 @@ def targets(results: dict) -> list:
         add("action server RSS < 400 MB", actions_mb, actions_mb < 400)
     if cost:
         add("full training < 3 min", cost["full_training_s"], cost["full_training_s"] < 180)
-        add("unchanged make run / make train never retrain",
+        add(
+            "unchanged make run / make train never retrain",
             not (cost["make_train_unchanged_retrained"] or cost["make_run_unchanged_retrained"]),
-            not (cost["make_train_unchanged_retrained"] or cost["make_run_unchanged_retrained"]))
+            not (cost["make_train_unchanged_retrained"] or cost["make_run_unchanged_retrained"]),
+        )
     if nlu:
         project = nlu["config.yml (project)"]["heldout"]["intent_accuracy"]
         others = [r["heldout"]["intent_accuracy"] for n, r in nlu.items() if n != "config.yml (project)"]
         add("held-out intent accuracy >= 0.95", round(project, 3), project >= 0.95)
-        add("project pipeline ahead of both alternatives (held-out accuracy)",
-            [round(project, 3)] + [round(o, 3) for o in others], all(project > o for o in others))
+        add(
+            "project pipeline ahead of both alternatives (held-out accuracy)",
+            [round(project, 3)] + [round(o, 3) for o in others],
+            all(project > o for o in others),
+        )
     dev = results.get("devset") or {}
     if dev.get("cases"):
         share = dev["cases"][0] / dev["cases"][1]
@@ -253,8 +285,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=int(os.environ.get("BENCH_FOLDS", 5)), help="0: held-out only")
     parser.add_argument("--only", default="cost,serve,nlu,matcher,devset")
-    parser.add_argument("--pipelines", default="all", choices=["all", "fast"],
-                        help="fast: config.yml and its variant only (no DIET training)")
+    parser.add_argument(
+        "--pipelines",
+        default="all",
+        choices=["all", "fast"],
+        help="fast: config.yml and its variant only (no DIET training)",
+    )
     args = parser.parse_args()
     steps = args.only.split(",")
     results: dict = {}
@@ -273,8 +309,11 @@ def main() -> int:
         if "serve" in steps:
             import serve
 
-            print(f"[serve] cold start, memory, {list(serve.LEVELS)} concurrent conversations pausing "
-                  f"{serve.THINK_S} s, then {list(serve.SATURATION_LEVELS)} without pause ...", flush=True)
+            print(
+                f"[serve] cold start, memory, {list(serve.LEVELS)} concurrent conversations pausing "
+                f"{serve.THINK_S} s, then {list(serve.SATURATION_LEVELS)} without pause ...",
+                flush=True,
+            )
             results["serve"] = serve.benchmark(model)
             results["serve"]["config_sha"] = subprocess.run(
                 ["sha256sum", "config.yml"], cwd=ROOT, capture_output=True, text=True

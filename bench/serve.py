@@ -186,8 +186,18 @@ class Servers:
         start = time.perf_counter()
         self.rasa = self._spawn(
             [
-                str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(endpoints),
-                "--credentials", str(credentials), "--interface", "127.0.0.1", "--port", str(self.rasa_port),
+                str(BIN / "rasa"),
+                "run",
+                "--model",
+                str(self.model),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(credentials),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.rasa_port),
             ],
             "rasa.log",
         )
@@ -214,8 +224,9 @@ class Servers:
         self.processes.clear()
 
 
-async def run_level(url: str, concurrency: int, conversations: int, tag: str,
-                    think_s: Optional[Tuple[float, float]] = None) -> dict:
+async def run_level(
+    url: str, concurrency: int, conversations: int, tag: str, think_s: Optional[Tuple[float, float]] = None
+) -> dict:
     """`conversations` scripted conversations, `concurrency` at a time; latency of every turn.
     `think_s`: a user's pause before each message, uniform in that range (seeded), or none."""
     import aiohttp
@@ -277,9 +288,7 @@ def benchmark(model: Path, env: Optional[Dict[str, str]] = None, levels: Optiona
             # Warm-up: every script once, so every code path (form, matcher, actions) has run.
             asyncio.run(run_level(servers.url, 1, len(SCRIPTS), "warmup"))
             result["rss_mb_after_warmup"] = {"rasa": rss_mb(servers.rasa.pid), "actions": rss_mb(servers.actions.pid)}
-            result["levels"] = [
-                asyncio.run(run_level(servers.url, c, n, "paced", THINK_S)) for c, n in levels.items()
-            ]
+            result["levels"] = [asyncio.run(run_level(servers.url, c, n, "paced", THINK_S)) for c, n in levels.items()]
             result["saturation"] = [
                 asyncio.run(run_level(servers.url, c, n, "saturation")) for c, n in SATURATION_LEVELS.items()
             ]

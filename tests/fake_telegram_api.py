@@ -34,12 +34,12 @@ class _HtmlCheck(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag not in HTML_TAGS:
-            raise BadRequest(f"can't parse entities: Unsupported start tag \"{tag}\"")
+            raise BadRequest(f'can\'t parse entities: Unsupported start tag "{tag}"')
         self.open.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.open or self.open.pop() != tag:
-            raise BadRequest(f"can't parse entities: Unexpected end tag \"{tag}\"")
+            raise BadRequest(f'can\'t parse entities: Unexpected end tag "{tag}"')
 
     def handle_data(self, data: str) -> None:
         if any(symbol in data for symbol in "<>&"):
@@ -47,7 +47,7 @@ class _HtmlCheck(HTMLParser):
 
     def handle_entityref(self, name: str) -> None:
         if name not in {"lt", "gt", "amp", "quot"}:
-            raise BadRequest(f"can't parse entities: Unsupported entity \"{name}\"")
+            raise BadRequest(f'can\'t parse entities: Unsupported entity "{name}"')
 
 
 def utf16_length(text: str) -> int:

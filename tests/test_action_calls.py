@@ -11,8 +11,10 @@ from bot.channels import action_calls
 
 VALID = [
     {"events": [], "responses": []},
-    {"events": [{"event": "slot", "name": "sector", "value": "sector.youth"}],
-     "responses": [{"text": "Bonjour", "buttons": [{"title": "Oui", "payload": "/affirm"}]}]},
+    {
+        "events": [{"event": "slot", "name": "sector", "value": "sector.youth"}],
+        "responses": [{"text": "Bonjour", "buttons": [{"title": "Oui", "payload": "/affirm"}]}],
+    },
     {"events": [{"event": "active_loop", "name": "project_matching_form"}, {"event": "followup", "name": "x"}]},
     {},
 ]

@@ -25,7 +25,9 @@ def all_text(messages):
 
 def payloads(messages):
     """Follow-up buttons; the 👍 / 👎 pair is tested in test_handoff.py."""
-    return [b["payload"] for m in messages for b in m.get("buttons") or [] if not b["payload"].startswith("/rate_answer")]
+    return [
+        b["payload"] for m in messages for b in m.get("buttons") or [] if not b["payload"].startswith("/rate_answer")
+    ]
 
 
 def test_definition_answers_from_the_base_with_source_and_buttons():
@@ -138,7 +140,12 @@ def test_a_year_the_base_does_not_describe_is_said_before_the_answer():
 
 
 def test_the_described_year_or_the_programme_period_gets_no_year_notice():
-    for text in ("date limite 2021 ?", "la date limite du programme 2021-2027 ?", "date limite ?", "2025 € avant quand ?"):
+    for text in (
+        "date limite 2021 ?",
+        "la date limite du programme 2021-2027 ?",
+        "date limite ?",
+        "2025 € avant quand ?",
+    ):
         messages, _ = ask("ask_deadline", text)
         assert "Je n'ai pas d'information vérifiée" not in all_text(messages), text
     messages, _ = ask("ask_current_call", "et pour 2026 ?")
@@ -162,7 +169,9 @@ def test_several_sectors_get_the_rule_and_each_agency():
     (message,) = messages
     text = message["text"]
     assert "celui que son impact vise le plus" in text
-    assert "« Jeunesse » : auprès du **BIJ**" in text and "« Enseignement scolaire » : auprès de l'**AEF-Europe**" in text
+    assert (
+        "« Jeunesse » : auprès du **BIJ**" in text and "« Enseignement scolaire » : auprès de l'**AEF-Europe**" in text
+    )
     assert "Source :" in text
     assert {'/ask_topic{"topic":"agency.bij"}', '/ask_topic{"topic":"agency.aef_europe"}'} <= set(payloads(messages))
 
@@ -255,7 +264,8 @@ def test_no_answer_offers_two_buttons_with_the_same_text(kb):
             assert len(titles) == len(set(titles)), (entry_id, titles)
     messages, _ = ask("ask_countries", "quels pays peuvent participer ?")
     assert [b["title"] for b in messages[-1]["buttons"]][:2] == [
-        "Partenaires d'un partenariat de coopération", "Partenaires d'un partenariat à petite échelle"
+        "Partenaires d'un partenariat de coopération",
+        "Partenaires d'un partenariat à petite échelle",
     ]
 
 

@@ -126,7 +126,10 @@ def test_origins_come_from_the_environment_or_rasa_cors():
     argv = ["rasa", "run", "--cors", "http://localhost:8000", "http://127.0.0.1:8000/", "--port", "5005"]
     assert cors_origins_from_argv(argv) == ["http://localhost:8000", "http://127.0.0.1:8000/"]
     assert allowed_origins({}, argv) == ["http://localhost:8000", "http://127.0.0.1:8000"]
-    assert allowed_origins({"KA2_ALLOWED_ORIGINS": "https://a.be, https://b.be"}, argv) == ["https://a.be", "https://b.be"]
+    assert allowed_origins({"KA2_ALLOWED_ORIGINS": "https://a.be, https://b.be"}, argv) == [
+        "https://a.be",
+        "https://b.be",
+    ]
     assert origin_allowed("https://a.be", ["https://a.be"]) and origin_allowed(None, [])
     assert not origin_allowed("https://evil.example", ["https://a.be"]) and not origin_allowed("https://a.be", [])
 
@@ -159,7 +162,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[Stack, Fa
             stack.stop()
 
 
-def raw_post(stack: Stack, body: bytes, content_type: Optional[str] = "application/json", path: str = "/webhooks/rest/webhook") -> Tuple[int, Any]:
+def raw_post(
+    stack: Stack, body: bytes, content_type: Optional[str] = "application/json", path: str = "/webhooks/rest/webhook"
+) -> Tuple[int, Any]:
     headers = {"Content-Type": content_type} if content_type else {}
     request = urllib.request.Request(stack.url + path, data=body, headers=headers, method="POST")
     try:
@@ -219,11 +224,22 @@ def test_rest_refusals_are_polite_and_leave_the_tracker_alone(served, case, mess
 @pytest.mark.parametrize(
     "case, message, passed",
     [
-        ("control_chars", "quels\x00 sont les\x07 montants\u200b d'un partenariat de coopération ?",
-         "quels sont les montants d'un partenariat de coopération ?"),
+        (
+            "control_chars",
+            "quels\x00 sont les\x07 montants\u200b d'un partenariat de coopération ?",
+            "quels sont les montants d'un partenariat de coopération ?",
+        ),
         ("lone_surrogate", "c'est quoi le KA2 ?\ud800", "c'est quoi le KA2 ?"),
-        ("html", "<script>alert('x')</script><b>c'est quoi le KA2 ?</b>", "<script>alert('x')</script><b>c'est quoi le KA2 ?</b>"),
-        ("sql", "'; DROP TABLE events; -- SELECT * FROM users WHERE '1'='1", "'; DROP TABLE events; -- SELECT * FROM users WHERE '1'='1"),
+        (
+            "html",
+            "<script>alert('x')</script><b>c'est quoi le KA2 ?</b>",
+            "<script>alert('x')</script><b>c'est quoi le KA2 ?</b>",
+        ),
+        (
+            "sql",
+            "'; DROP TABLE events; -- SELECT * FROM users WHERE '1'='1",
+            "'; DROP TABLE events; -- SELECT * FROM users WHERE '1'='1",
+        ),
         ("slash_text", "/etc/passwd", "etc/passwd"),
         ("button", '/ask_topic{"topic": "topic.ka2_definition"}', '/ask_topic{"topic":"topic.ka2_definition"}'),
     ],
@@ -266,7 +282,13 @@ def test_rest_restart_typed_by_a_user_restarts_and_greets(served):
         ("sender_spaces", b'{"sender": "a b", "message": "bonjour"}', "application/json", 400, "sender"),
         ("no_message", b'{"sender": "x1"}', "application/json", 400, "message"),
         ("message_object", b'{"sender": "x1", "message": {"text": "bonjour"}}', "application/json", 400, "message"),
-        ("metadata_list", b'{"sender": "x1", "message": "bonjour", "metadata": [1]}', "application/json", 400, "metadata"),
+        (
+            "metadata_list",
+            b'{"sender": "x1", "message": "bonjour", "metadata": [1]}',
+            "application/json",
+            400,
+            "metadata",
+        ),
         ("huge", json.dumps({"sender": "x1", "message": "a" * 100_000}).encode(), "application/json", 413, "too_large"),
     ],
 )
@@ -326,7 +348,15 @@ async def socket_conversation(url: str, messages: List[Any], origin: str = PAGE,
 
 def test_socketio_bad_input_gets_polite_replies_then_answers(served):
     stack, _ = served
-    bad = ["", "   ", "🙂🎉", "x" * (LIMIT + 1), '/handoff{"email": "pirate@example.org"}', '/inform_sector{"sector": "z"}', None]
+    bad = [
+        "",
+        "   ",
+        "🙂🎉",
+        "x" * (LIMIT + 1),
+        '/handoff{"email": "pirate@example.org"}',
+        '/inform_sector{"sector": "z"}',
+        None,
+    ]
     answers = asyncio.run(socket_conversation(stack.url, [*bad, "/greet", QUESTION]))
     assert answers[0] == [EMPTY] and answers[1] == [EMPTY] and answers[2] == [NO_WORDS]
     assert f"{LIMIT} au maximum" in answers[3][0]

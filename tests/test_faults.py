@@ -123,14 +123,19 @@ def assert_one_clear_line(result: subprocess.CompletedProcess, expected: str) ->
 
 @pytest.mark.parametrize(
     "case, expected",
-    [("missing", "is missing"), ("garbage", "is corrupt"), ("truncated", "is corrupt"), ("not_rasa", "not a Rasa model")],
+    [
+        ("missing", "is missing"),
+        ("garbage", "is corrupt"),
+        ("truncated", "is corrupt"),
+        ("not_rasa", "not a Rasa model"),
+    ],
 )
 def test_preflight_refuses_a_missing_or_corrupt_model(tmp_path, case, expected):
     model = tmp_path / "ka2.tar.gz"
     if case == "garbage":
         model.write_bytes(b"ceci n'est pas un modele" * 100)
     elif case == "truncated":
-        model.write_bytes(MODEL.read_bytes()[: 2_000_000])
+        model.write_bytes(MODEL.read_bytes()[:2_000_000])
     elif case == "not_rasa":
         with tarfile.open(model, "w:gz") as archive:
             archive.add(ROOT / "config.yml", arcname="config.yml")

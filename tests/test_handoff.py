@@ -101,8 +101,13 @@ def test_a_confirmed_request_is_stored_with_a_summary_and_the_agency_is_given(kb
 
 
 def test_a_refused_summary_stores_nothing(helpdesk_db):
-    slots = {"handoff_name": "A", "handoff_email": "a@b.be", "handoff_sector": "sector.youth",
-             "handoff_question": "q", "handoff_confirmed": False}
+    slots = {
+        "handoff_name": "A",
+        "handoff_email": "a@b.be",
+        "handoff_sector": "sector.youth",
+        "handoff_question": "q",
+        "handoff_confirmed": False,
+    }
     messages, _ = run_action(ActionSubmitHandoff(), make_tracker("deny", slots=slots))
     assert "je n'ai rien transmis" in messages[0]["text"]
     assert list_handoffs(db_url=helpdesk_db) == []

@@ -207,7 +207,12 @@ def test_agency_names_take_their_article_in_every_rendered_answer(kb):
     rendered += list(kb.messages.values())
     offending = [text for text in rendered if wrong.search(text)]
     assert not offending, offending[:3]
-    contracted = {"le ": ("auprès du ",), "l'": ("auprès de l'",), "la ": ("auprès de la ",), "": ("auprès de ", "auprès d'")}
+    contracted = {
+        "le ": ("auprès du ",),
+        "l'": ("auprès de l'",),
+        "la ": ("auprès de la ",),
+        "": ("auprès de ", "auprès d'"),
+    }
     for agency in kb.of_type("agency"):
         phrase = kb.with_article("auprès de", agency["id"])
         assert phrase.startswith(contracted[agency["article"]]) and phrase.endswith(agency["short"]), phrase
@@ -222,5 +227,7 @@ def test_a_rule_value_is_written_once_and_rendered_in_its_answer(broken_knowledg
     kb = load_knowledge_base(broken_knowledge)
     assert "**de 6 à 18 mois**" in kb.fact("action.small_scale", "duration")["answer"]
     facts.write_text(text.replace("dure **de {min_months}", "dure **de {minimum}"), "utf-8")
-    with pytest.raises(KnowledgeError, match=r"facts.yml, entry 'fact\.\w+\.duration', field 'answer': placeholder 'minimum'"):
+    with pytest.raises(
+        KnowledgeError, match=r"facts.yml, entry 'fact\.\w+\.duration', field 'answer': placeholder 'minimum'"
+    ):
         load_knowledge_base(broken_knowledge)

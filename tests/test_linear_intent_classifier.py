@@ -13,10 +13,20 @@ from bot.nlu.linear_intent_classifier import LinearIntentClassifier
 from ka2.text import normalise
 
 EXAMPLES = {
-    "ask_funding": ["combien d'argent pour un projet", "quel est le montant de la subvention", "le budget c'est combien",
-                    "quel financement pour un partenariat", "combien on reçoit"],
-    "ask_deadline": ["quelle est la date limite", "jusqu'à quand peut-on déposer", "c'est quand l'échéance",
-                     "quand faut-il envoyer le dossier", "date de dépôt des candidatures"],
+    "ask_funding": [
+        "combien d'argent pour un projet",
+        "quel est le montant de la subvention",
+        "le budget c'est combien",
+        "quel financement pour un partenariat",
+        "combien on reçoit",
+    ],
+    "ask_deadline": [
+        "quelle est la date limite",
+        "jusqu'à quand peut-on déposer",
+        "c'est quand l'échéance",
+        "quand faut-il envoyer le dossier",
+        "date de dépôt des candidatures",
+    ],
     "greet": ["bonjour", "salut", "bonsoir", "coucou", "hello"],
 }
 
@@ -51,8 +61,11 @@ def test_trained_persisted_and_loaded_model_classifies_unseen_spellings(storage)
     loaded = LinearIntentClassifier.load({}, storage, resource, context())
 
     # Unseen wording, no accents, a typo: word and character n-grams still find the intent.
-    for text, intent in (("c koi le montant de la subvension", "ask_funding"),
-                         ("DATE LIMITE ???", "ask_deadline"), ("Bonjour à vous", "greet")):
+    for text, intent in (
+        ("c koi le montant de la subvension", "ask_funding"),
+        ("DATE LIMITE ???", "ask_deadline"),
+        ("Bonjour à vous", "greet"),
+    ):
         message = classify(loaded, text)
         assert message.get("intent")["name"] == intent, text
         ranking = message.get("intent_ranking")

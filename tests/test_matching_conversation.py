@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from .test_rest_conversation import buttons, texts
 
-YOUTH_PROJECT = "des ateliers de réparation de vélos avec des jeunes réfugiés, pour apprendre un métier et réduire les déchets"
+YOUTH_PROJECT = (
+    "des ateliers de réparation de vélos avec des jeunes réfugiés, pour apprendre un métier et réduire les déchets"
+)
 
 
 def test_youth_happy_path_gives_priorities_reasons_format_and_agency(stack):
@@ -32,7 +34,7 @@ def test_dont_know_explains_sectors_then_asks_again(stack):
 
 def test_side_question_is_answered_then_the_form_resumes(stack):
     stack.say("match-side", "aidez-moi à trouver une priorité")
-    stack.say("match-side", "/inform_sector{\"sector\":\"sector.adult_ed\"}")
+    stack.say("match-side", '/inform_sector{"sector":"sector.adult_ed"}')
     reply = texts(stack.say("match-side", "c'est quoi une petite échelle ?"))
     assert "petite échelle" in reply.lower() and "Source :" in reply
     assert "Décrivez votre projet" in reply
@@ -48,8 +50,13 @@ def test_stop_leaves_the_form_cleanly(stack):
 
 def test_sector_change_keeps_the_description(stack):
     stack.say("match-change", "aide-moi à choisir une priorité pour mon projet")
-    stack.say("match-change", "/inform_sector{\"sector\":\"sector.school\"}")
-    reply = texts(stack.say("match-change", "des ateliers de théâtre contre le harcèlement et le racisme, avec des élèves de 14 ans et des écoles en Grèce"))
+    stack.say("match-change", '/inform_sector{"sector":"sector.school"}')
+    reply = texts(
+        stack.say(
+            "match-change",
+            "des ateliers de théâtre contre le harcèlement et le racisme, avec des élèves de 14 ans et des écoles en Grèce",
+        )
+    )
     assert "nouvelle dans Erasmus+" in reply
     reply = texts(stack.say("match-change", "en fait c'est plutôt pour des jeunes"))
     assert "nouvelle dans Erasmus+" in reply  # the description was kept: only the profile is left
@@ -59,10 +66,15 @@ def test_sector_change_keeps_the_description(stack):
 
 def test_unusable_description_gets_a_request_for_more_then_adds_up(stack):
     stack.say("match-vague", "je voudrais savoir quelles priorités mon projet peut viser")
-    stack.say("match-vague", "/inform_sector{\"sector\":\"sector.vet\"}")
+    stack.say("match-vague", '/inform_sector{"sector":"sector.vet"}')
     reply = texts(stack.say("match-vague", "un projet"))
     assert "un peu plus" in reply and "Par exemple" in reply
-    reply = texts(stack.say("match-vague", "des stages en entreprise à l'étranger pour nos apprentis en mécanique, avec des outils numériques"))
+    reply = texts(
+        stack.say(
+            "match-vague",
+            "des stages en entreprise à l'étranger pour nos apprentis en mécanique, avec des outils numériques",
+        )
+    )
     assert "nouvelle dans Erasmus+" in reply
 
 
@@ -75,11 +87,20 @@ def test_handoff_is_collected_confirmed_and_stored(stack):
     assert "adresse e-mail" in texts(stack.say("handoff", "je m'appelle Awa Diallo"))
     assert "ne semble pas valide" in texts(stack.say("handoff", "awa chez exemple"))
     assert "secteur" in texts(stack.say("handoff", "awa.diallo@exemple.be"))
-    assert "question" in texts(stack.say("handoff", "/inform_sector{\"sector\":\"sector.youth\"}"))
+    assert "question" in texts(stack.say("handoff", '/inform_sector{"sector":"sector.youth"}'))
     summary = texts(stack.say("handoff", "Est-ce qu'un groupe informel de jeunes peut déposer un projet ?"))
     assert "Awa Diallo" in summary and "BIJ" in summary
     done = texts(stack.say("handoff", "/affirm"))
     assert "demande n°" in done and "lebij.be" in done
     with sqlite3.connect(stack.db) as db:
-        rows = db.execute("select name, email, agency_id, question from ka2_handoff_requests where sender_id='handoff'").fetchall()
-    assert rows == [("Awa Diallo", "awa.diallo@exemple.be", "agency.bij", "Est-ce qu'un groupe informel de jeunes peut déposer un projet ?")]
+        rows = db.execute(
+            "select name, email, agency_id, question from ka2_handoff_requests where sender_id='handoff'"
+        ).fetchall()
+    assert rows == [
+        (
+            "Awa Diallo",
+            "awa.diallo@exemple.be",
+            "agency.bij",
+            "Est-ce qu'un groupe informel de jeunes peut déposer un projet ?",
+        )
+    ]

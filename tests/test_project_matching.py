@@ -38,7 +38,11 @@ def test_the_labelled_set_is_large_and_varied():
     assert len(DESCRIPTIONS) >= 60
     assert sum(d["vague"] for d in DESCRIPTIONS) >= 5
     assert {d["sector"] for d in DESCRIPTIONS} >= {
-        "sector.higher_ed", "sector.school", "sector.vet", "sector.adult_ed", "sector.youth"
+        "sector.higher_ed",
+        "sector.school",
+        "sector.vet",
+        "sector.adult_ed",
+        "sector.youth",
     }
 
 
@@ -193,14 +197,20 @@ def test_result_lists_priorities_with_reasons_rule_format_and_agency(kb):
 
 
 def test_result_for_higher_education_goes_to_aef_europe_without_small_scale():
-    slots = {"project_sector": "sector.higher_ed", "project_description": "double diplôme de master avec une université espagnole et reconnaissance des crédits ECTS"}
+    slots = {
+        "project_sector": "sector.higher_ed",
+        "project_description": "double diplôme de master avec une université espagnole et reconnaissance des crédits ECTS",
+    }
     messages, _ = run_action(ActionMatchPriorities(), make_tracker("affirm", slots=slots))
     text = "\n".join(m["text"] for m in messages)
     assert "AEF-Europe" in text and "KA220" in text and "pas de partenariat à petite échelle" in text
 
 
 def test_result_for_sport_goes_to_the_executive_agency():
-    slots = {"project_sector": "sector.sport", "project_description": "des tournois de football pour l'inclusion de jeunes réfugiés"}
+    slots = {
+        "project_sector": "sector.sport",
+        "project_description": "des tournois de football pour l'inclusion de jeunes réfugiés",
+    }
     messages, _ = run_action(ActionMatchPriorities(), make_tracker("affirm", slots=slots))
     text = "\n".join(m["text"] for m in messages)
     assert "Inclusion et diversité" in text and "pas par le BIJ ni l'AEF-Europe" in text

@@ -81,24 +81,53 @@ class Services:
         self.start_postgres()
         subprocess.run(
             ["psql", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres", "-c", "CREATE DATABASE ka2"],
-            check=True, capture_output=True, timeout=60,
+            check=True,
+            capture_output=True,
+            timeout=60,
         )
         log = (self.dir / "redis.log").open("w")
         self.redis = subprocess.Popen(
-            [self.redis_bin, "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                self.redis_bin,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.redis_port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
-        while subprocess.run(["redis-cli", "-p", str(self.redis_port), "ping"], capture_output=True).stdout.strip() != b"PONG":
+        while (
+            subprocess.run(["redis-cli", "-p", str(self.redis_port), "ping"], capture_output=True).stdout.strip()
+            != b"PONG"
+        ):
             if time.monotonic() > deadline or self.redis.poll() is not None:
                 raise RuntimeError("Redis did not start: " + (self.dir / "redis.log").read_text()[-2000:])
             time.sleep(0.2)
 
     def start_postgres(self) -> None:
         options = f"-p {self.pg_port} -c listen_addresses=127.0.0.1 -k {self.dir} -c max_connections=60"
-        self._pg(str(self.pg_bin / "pg_ctl"), "-D", str(self.pg_data), "-l", str(self.dir / "postgres.log"),
-                 "-o", options, "-w", "-t", "60", "start")
+        self._pg(
+            str(self.pg_bin / "pg_ctl"),
+            "-D",
+            str(self.pg_data),
+            "-l",
+            str(self.dir / "postgres.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop_postgres(self) -> None:
         self._pg(str(self.pg_bin / "pg_ctl"), "-D", str(self.pg_data), "-m", "fast", "-w", "stop", check=False)
@@ -115,9 +144,26 @@ class Services:
 
     def sql(self, query: str) -> List[Tuple[str, ...]]:
         result = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres", "-d", "ka2", "-At", "-F", "\t",
-             "-c", query],
-            check=True, capture_output=True, text=True, timeout=60,
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.pg_port),
+                "-U",
+                "postgres",
+                "-d",
+                "ka2",
+                "-At",
+                "-F",
+                "\t",
+                "-c",
+                query,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         return [tuple(line.split("\t")) for line in result.stdout.splitlines() if line]
 
@@ -130,29 +176,53 @@ class Cluster:
         self.processes: Dict[str, subprocess.Popen] = {}
         self.env = {
             **os.environ,
-            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_TELEMETRY_ENABLED": "false",
             **LOOPBACK_ENV,
             "KA2_ACTION_SERVER_URL": f"http://127.0.0.1:{self.action_port}/webhook",
-            "KA2_DB_HOST": "127.0.0.1", "KA2_DB_PORT": str(services.pg_port), "KA2_DB_NAME": "ka2",
-            "KA2_DB_USER": "postgres", "KA2_DB_PASSWORD": "",
-            "KA2_REDIS_HOST": "127.0.0.1", "KA2_REDIS_PORT": str(services.redis_port), "KA2_REDIS_DB": "0",
-            "KA2_REDIS_PASSWORD": "", "KA2_DB_RETRY_SECONDS": "2", "SQL_POOL_SIZE": "5", "SQL_MAX_OVERFLOW": "10",
+            "KA2_DB_HOST": "127.0.0.1",
+            "KA2_DB_PORT": str(services.pg_port),
+            "KA2_DB_NAME": "ka2",
+            "KA2_DB_USER": "postgres",
+            "KA2_DB_PASSWORD": "",
+            "KA2_REDIS_HOST": "127.0.0.1",
+            "KA2_REDIS_PORT": str(services.redis_port),
+            "KA2_REDIS_DB": "0",
+            "KA2_REDIS_PASSWORD": "",
+            "KA2_DB_RETRY_SECONDS": "2",
+            "SQL_POOL_SIZE": "5",
+            "SQL_MAX_OVERFLOW": "10",
         }
 
     def spawn(self, name: str, args: List[str]) -> Tuple[subprocess.Popen, Path]:
         log = self.workdir / f"{name}.log"
-        process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.processes[name] = process
         return process, log
 
     def start(self) -> None:
         actions = self.spawn("actions", action_server_args(self.action_port))
         rasas = [
-            self.spawn(f"rasa{n}", [
-                str(BIN / "rasa"), "run", "--model", str(model_path()), "--endpoints", "deploy/endpoints.prod.yml",
-                "--credentials", "deploy/credentials.prod.yml", "--interface", "127.0.0.1", "--port", str(port),
-            ])
+            self.spawn(
+                f"rasa{n}",
+                [
+                    str(BIN / "rasa"),
+                    "run",
+                    "--model",
+                    str(model_path()),
+                    "--endpoints",
+                    "deploy/endpoints.prod.yml",
+                    "--credentials",
+                    "deploy/credentials.prod.yml",
+                    "--interface",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+            )
             for n, port in enumerate(self.rasa_ports)
         ]
         wait_for(f"http://127.0.0.1:{self.action_port}/health", *actions, timeout=120)
@@ -295,7 +365,9 @@ def test_postgresql_briefly_unreachable_recovers_without_restarting_rasa(cluster
     cluster.services.stop_postgres()
     try:
         started = time.monotonic()
-        status, messages = cluster.say(0, sender, "quels sont les montants d'un partenariat de coopération ?", timeout=60)
+        status, messages = cluster.say(
+            0, sender, "quels sont les montants d'un partenariat de coopération ?", timeout=60
+        )
         assert status == 503 and messages[-1]["text"] == UNAVAILABLE
         assert time.monotonic() - started < 30
     finally:
@@ -305,8 +377,12 @@ def test_postgresql_briefly_unreachable_recovers_without_restarting_rasa(cluster
     assert status == 200 and any("Source :" in m["text"] for m in messages)
     status, messages = cluster.say(1, sender, "merci")
     assert status == 200 and "Avec plaisir" in messages[0]["text"]
-    users = [json.loads(d)["text"] for (d,) in cluster.services.sql(
-        f"SELECT data FROM events WHERE sender_id = '{sender}' AND type_name = 'user' ORDER BY id")]
+    users = [
+        json.loads(d)["text"]
+        for (d,) in cluster.services.sql(
+            f"SELECT data FROM events WHERE sender_id = '{sender}' AND type_name = 'user' ORDER BY id"
+        )
+    ]
     assert users == ["c'est quoi le KA2 ?", "quels sont les montants d'un partenariat de coopération ?", "merci"]
     log = (cluster.workdir / "rasa0.log").read_text()
     assert "tracker store postgresql://postgres" in log and "unreachable" in log

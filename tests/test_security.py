@@ -33,10 +33,16 @@ BINARY = {".png", ".jpg", ".gif", ".ico", ".gz", ".tar", ".woff", ".woff2", ".pd
 
 
 def repository_files() -> List[Path]:
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     files = [ROOT / name for name in listed if name]
     # This file holds real-looking samples on purpose, to test the patterns.
     skip = {Path(__file__).resolve()}
@@ -70,7 +76,9 @@ def test_no_secret_in_the_repository():
 )
 def test_the_secret_patterns_catch_real_looking_secrets(text):
     hits = [
-        m for p in SECRET_PATTERNS.values() for m in p.finditer(text)
+        m
+        for p in SECRET_PATTERNS.values()
+        for m in p.finditer(text)
         if not PLACEHOLDER.search(m.groupdict().get("value") or m.group(0))
     ]
     assert hits

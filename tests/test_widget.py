@@ -276,7 +276,7 @@ def test_the_session_survives_a_page_reload(web):
 def test_bot_html_is_shown_as_text_and_markdown_is_rendered(web):
     browser, stack = web["browser"], web["stack"]
     hostile = (
-        "<script>window.pwned = 1</script> <img src=x onerror=\"window.pwned = 2\"> "
+        '<script>window.pwned = 1</script> <img src=x onerror="window.pwned = 2"> '
         "**Important** [piège](javascript:alert(1))\n- un\n- deux https://www.lebij.be."
     )
     request = urllib.request.Request(

@@ -442,8 +442,16 @@ def answer_partnership_type(kb: KnowledgeBase, query: Query) -> Reply:
         # The lighter format: the decentralised action that needs the fewest partners.
         action = min(kb.of_type("action", management="decentralised"), key=lambda a: _min_partners(kb, a["id"]))
         advice = Message(with_source(kb, kb.say("matching_small_scale", summary=action["summary"]), action))
-    comparison = answer_compare(kb, replace(query, entities={**query.entities, "action_type": [
-        a["id"] for a in kb.of_type("action", management="decentralised")]}))
+    comparison = answer_compare(
+        kb,
+        replace(
+            query,
+            entities={
+                **query.entities,
+                "action_type": [a["id"] for a in kb.of_type("action", management="decentralised")],
+            },
+        ),
+    )
     messages = ([advice] if advice else []) + comparison.messages
     return Reply(messages, comparison.events)
 
@@ -701,9 +709,12 @@ def case_verdicts(kb: KnowledgeBase, query: Query) -> List[Message]:
                 kb.say("rule_other_action", action=kb.entries[other].get("short") or kb.entries[other]["label"])
             )
         attribute = (
-            "duration" if case.months is not None
-            else "funding" if case.amount is not None
-            else "deadline" if case.start is not None and not case.countries and case.organisations is None
+            "duration"
+            if case.months is not None
+            else "funding"
+            if case.amount is not None
+            else "deadline"
+            if case.start is not None and not case.countries and case.organisations is None
             else "partners"
         )
         source = kb.fact(action_id, attribute) or kb.entries[action_id]

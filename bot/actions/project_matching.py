@@ -36,8 +36,15 @@ SECTOR, DESCRIPTION, PROFILE, DRAFT = (
 FORM_SLOTS = [SECTOR, DESCRIPTION, PROFILE, DRAFT]
 # Messages with these intents are questions or commands, never an answer to the form.
 NOT_AN_ANSWER = {
-    "stop", "request_human", "bot_capabilities", "greet", "goodbye", "thank",
-    "change_project_description", "start_handoff", "rate_answer",
+    "stop",
+    "request_human",
+    "bot_capabilities",
+    "greet",
+    "goodbye",
+    "thank",
+    "change_project_description",
+    "start_handoff",
+    "rate_answer",
 }
 # Intents that, when asked for an answer, mean "I did not understand you" rather than a side question.
 UNCLEAR = {"nlu_fallback", "describe_project", "affirm", "deny", "dont_know", "inform_sector"}

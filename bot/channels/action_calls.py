@@ -53,4 +53,3 @@ def install() -> None:
     _validate_action_result._ka2_compiled = True  # type: ignore[attr-defined]
     _validate_action_result.__wrapped__ = original  # type: ignore[attr-defined]
     remote._validate_action_result = _validate_action_result  # type: ignore[method-assign]
-

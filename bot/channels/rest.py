@@ -113,9 +113,7 @@ class RestInput(InputChannel):
             return response.json([{"recipient_id": sender, "text": checked.reply}])
         try:
             for text in checked.texts:
-                await on_new_message(
-                    UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
-                )
+                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
         except HANDLING_ERRORS as failure:  # the tracker store or the lock store is unreachable...
             logger.error(f"rest: the message of {sender!r} could not be handled: {describe_error(failure)}")
             # Nothing of the turn was stored: the client sees only the notice, not half an answer.

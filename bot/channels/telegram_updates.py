@@ -18,8 +18,19 @@ COMMANDS = {
 GROUP_CHATS = {"group", "supergroup"}
 # Content a user sends instead of text (service messages such as a pinned message are not in it).
 NON_TEXT_CONTENT = {
-    "animation", "audio", "contact", "dice", "document", "location", "photo", "poll", "sticker", "venue",
-    "video", "video_note", "voice",
+    "animation",
+    "audio",
+    "contact",
+    "dice",
+    "document",
+    "location",
+    "photo",
+    "poll",
+    "sticker",
+    "venue",
+    "video",
+    "video_note",
+    "voice",
 }
 
 

@@ -53,16 +53,22 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     def required_packages() -> List[str]:
         return ["sklearn", "skops"]
 
-    def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[Any] = None) -> None:
+    def __init__(
+        self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource, model: Optional[Any] = None
+    ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
 
     @classmethod
-    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> LinearIntentClassifier:
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
     def _new_model(self) -> Any:
@@ -70,11 +76,18 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline, make_union
 
-        features = [TfidfVectorizer(analyzer="word", ngram_range=tuple(self.config["word_ngrams"]),
-                                    sublinear_tf=True, token_pattern=r"(?u)\b\w+\b")]
+        features = [
+            TfidfVectorizer(
+                analyzer="word",
+                ngram_range=tuple(self.config["word_ngrams"]),
+                sublinear_tf=True,
+                token_pattern=r"(?u)\b\w+\b",
+            )
+        ]
         if self.config["char_ngrams"]:  # null: words only (the benchmark's "without character n-grams")
-            features.append(TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.config["char_ngrams"]),
-                                            sublinear_tf=True))
+            features.append(
+                TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.config["char_ngrams"]), sublinear_tf=True)
+            )
         return make_pipeline(
             make_union(*features),
             LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"], random_state=42),
@@ -112,8 +125,14 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             sio.dump(self.model, directory / "intent_model.skops")
 
     @classmethod
-    def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> LinearIntentClassifier:
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LinearIntentClassifier:
         import skops.io as sio
 
         try:
