@@ -147,9 +147,10 @@ def main() -> int:
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.utils.log_utils import configure_structlog
 
-    # As `rasa run` with this project's credentials.yml: the channels package installs the compiled
-    # response validator and the action timeout (bot/channels/__init__.py).
-    import bot.channels  # noqa: F401
+    # As `python -m bot.server run`: the compiled response validator and the action timeout.
+    from bot.server import install
+
+    install()
 
     # As `rasa run` does (INFO): unconfigured, structlog prints every debug event and inflates the timings.
     configure_structlog(logging.INFO)

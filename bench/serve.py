@@ -180,13 +180,14 @@ class Servers:
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
             f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.workdir / "tracker.db"}"\n'
         )
-        # The project's channels as `make run` opens them (bot.channels.rest.RestInput, whose import also
-        # installs the action-call and resilience extensions of bot/channels).
+        # The project's channels and server extensions as `make run` opens them (python -m bot.server).
         credentials = ROOT / "credentials.yml"
         start = time.perf_counter()
         self.rasa = self._spawn(
             [
-                str(BIN / "rasa"),
+                str(BIN / "python"),
+                "-m",
+                "bot.server",
                 "run",
                 "--model",
                 str(self.model),

@@ -17,5 +17,5 @@ if [ "${KA2_ENABLE_API:-0}" = 1 ]; then
   API="--enable-api --auth-token $RASA_AUTH_TOKEN"
 fi
 # shellcheck disable=SC2086 # origins are space-separated on purpose
-exec rasa run --model models/ka2.tar.gz --endpoints deploy/endpoints.prod.yml \
+exec python -m bot.server run --model models/ka2.tar.gz --endpoints deploy/endpoints.prod.yml \
   --credentials deploy/credentials.prod.yml --port 5005 --cors $ORIGINS $API "$@"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import jsonschema
 import yaml
 
+from . import settings
 from .text import normalise, words
 from .understanding.kinds import KindCues, compile_cues
 
@@ -403,4 +403,4 @@ def load_knowledge_base(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBas
 @functools.lru_cache(maxsize=1)
 def get_knowledge_base() -> KnowledgeBase:
     """The process-wide base, loaded once (from $KA2_KNOWLEDGE_DIR if set)."""
-    return load_knowledge_base(Path(os.environ.get("KA2_KNOWLEDGE_DIR", DEFAULT_KNOWLEDGE_DIR)))
+    return load_knowledge_base(Path(settings.KNOWLEDGE_DIR.get() or DEFAULT_KNOWLEDGE_DIR))

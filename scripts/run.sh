@@ -43,7 +43,7 @@ done
 echo "Action server ready on http://127.0.0.1:5055 (log: logs/actions.log)"
 
 if [[ "${1:-}" == "shell" ]]; then
-  "$BIN/rasa" shell --model "$MODEL" --endpoints endpoints.yml
+  "$BIN/python" -m bot.server shell --model "$MODEL" --endpoints endpoints.yml
   exit 0
 fi
 
@@ -62,7 +62,7 @@ else
 fi
 
 echo "Rasa starting on http://localhost:5005 (REST: /webhooks/rest/webhook, socketio: /socket.io). Ctrl-C stops everything."
-"$BIN/rasa" run --model "$MODEL" --endpoints endpoints.yml --credentials "$CREDENTIALS" \
+"$BIN/python" -m bot.server run --model "$MODEL" --endpoints endpoints.yml --credentials "$CREDENTIALS" \
   --port 5005 --cors "http://localhost:$WEB_PORT" "http://127.0.0.1:$WEB_PORT" &
 PIDS+=("$!")
 wait "$!"

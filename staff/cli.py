@@ -19,10 +19,10 @@ from typing import Callable, Dict, List, Optional, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.actions import helpdesk_store, notify
-from bot.actions.database_url import DatabaseConfigError, helpdesk_db_url, redacted, tracker_db_url
-from bot.actions.notify import describe_handoff
+from ka2 import helpdesk_store, notify, settings
+from ka2.database_url import DatabaseConfigError, helpdesk_db_url, redacted, tracker_db_url
 from ka2.knowledge import KnowledgeBase, KnowledgeError, get_knowledge_base
+from ka2.notify import describe_handoff
 
 from . import conversations, reports
 from .search import DEFAULT_LIMIT, rank_answers
@@ -63,13 +63,10 @@ def default_since() -> dt.date:
 
 
 def retention_days(env: Optional[Dict[str, str]] = None) -> int:
-    env = os.environ if env is None else env
-    value = env.get(ENV_RETENTION_DAYS, "").strip()
-    if not value:
-        return DEFAULT_RETENTION_DAYS
-    if not value.isdigit():
-        raise ConsoleError(f"{ENV_RETENTION_DAYS}={value!r} n'est pas un nombre de jours")
-    return int(value)
+    try:
+        return settings.RETENTION_DAYS.get(env)
+    except settings.SettingsError as error:
+        raise ConsoleError(str(error)) from None
 
 
 def local_midnight(day: dt.date) -> dt.datetime:

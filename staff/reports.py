@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 
-from bot.actions.helpdesk_store import RATING_DOWN, RATING_UP, STATUS_DONE, StoredHandoff, StoredRating
+from ka2.helpdesk_store import RATING_DOWN, RATING_UP, STATUS_DONE, StoredHandoff, StoredRating
 
 from .conversations import LOW_CONFIDENCE, REASON_FALLBACK, REASON_OUT_OF_SCOPE, UserMessage, unanswered_reasons
 from .text import are_similar

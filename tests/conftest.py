@@ -155,7 +155,9 @@ class Stack:
         credentials.write_text(self.credentials)
         process, log = self._spawn(
             [
-                str(BIN / "rasa"),
+                str(BIN / "python"),
+                "-m",
+                "bot.server",
                 "run",
                 "--model",
                 str(model_path()),
@@ -261,7 +263,7 @@ def smtp_server() -> Iterator[RecordingSMTPServer]:
 
 
 def helpdesk_smtp_env(port: int) -> Dict[str, str]:
-    """Notification settings (bot/actions/notify.py) pointing at a local SMTP server."""
+    """Notification settings (ka2/notify.py) pointing at a local SMTP server."""
     return {
         "KA2_SMTP_HOST": "127.0.0.1",
         "KA2_SMTP_PORT": str(port),

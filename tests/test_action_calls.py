@@ -1,4 +1,4 @@
-"""The compiled check of the action server's responses (bot/channels/action_calls.py) accepts and
+"""The compiled check of the action server's responses (bot/server/action_calls.py) accepts and
 refuses exactly what Rasa's own check does."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from bot.channels import action_calls
+from bot.server import action_calls
 
 VALID = [
     {"events": [], "responses": []},
@@ -44,7 +44,8 @@ def test_invalid_responses_refused_like_rasa(response):
 
 
 def test_installed_once_on_rasa_remote_action():
-    import bot.channels  # noqa: F401 - installs the check, as `rasa run` does with credentials.yml
+    from bot.server import install
 
+    install()  # as `python -m bot.server run` does
     action_calls.install()
     assert getattr(RemoteAction._validate_action_result, "_ka2_compiled", False)

@@ -17,7 +17,7 @@ from bot.actions.handoff import (
     clean_name,
     find_email,
 )
-from bot.actions.helpdesk_store import list_feedback, list_handoffs
+from ka2.helpdesk_store import list_feedback, list_handoffs
 
 from .conftest import ROOT, make_tracker, run_action, run_form_validation
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.actions import helpdesk_store as store
-from bot.actions import notify
-from bot.actions.database_url import DatabaseConfigError, helpdesk_db_url, tracker_db_url
-from bot.actions.helpdesk_store import AnswerRating, HandoffRequest
+from ka2 import helpdesk_store as store
+from ka2 import notify
+from ka2.database_url import DatabaseConfigError, helpdesk_db_url, tracker_db_url
+from ka2.helpdesk_store import AnswerRating, HandoffRequest
 
 from .conftest import free_port, helpdesk_smtp_env
 
@@ -209,7 +209,7 @@ def test_an_agency_without_helpdesk_address_is_not_emailed(db_url, smtp_server):
 def test_a_failing_smtp_server_is_logged_and_never_loses_the_request(db_url, caplog):
     handoff_id = store.save_handoff(request(), db_url=db_url)
     closed_port = free_port()  # nothing listens there
-    with caplog.at_level(logging.ERROR, logger="bot.actions.notify"):
+    with caplog.at_level(logging.ERROR, logger="ka2.notify"):
         outcome = notify.notify_handoff(handoff_id, db_url=db_url, env=helpdesk_smtp_env(closed_port))
     assert outcome == notify.FAILED
     assert f"Handoff request {handoff_id} stored but its notification failed" in caplog.text

@@ -209,7 +209,9 @@ class Cluster:
             self.spawn(
                 f"rasa{n}",
                 [
-                    str(BIN / "rasa"),
+                    str(BIN / "python"),
+                    "-m",
+                    "bot.server",
                     "run",
                     "--model",
                     str(model_path()),

@@ -13,8 +13,8 @@ from typing import Dict, List, Optional
 
 import pytest
 
-from bot.actions import helpdesk_store as store
-from bot.actions.helpdesk_store import AnswerRating, HandoffRequest
+from ka2 import helpdesk_store as store
+from ka2.helpdesk_store import AnswerRating, HandoffRequest
 from staff import conversations, search
 
 from .conftest import BIN, ROOT, helpdesk_smtp_env, running_stack

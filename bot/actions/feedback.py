@@ -7,9 +7,9 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.types import DomainDict
 
+from ka2.helpdesk_store import AnswerRating, last_question, save_feedback
 from ka2.knowledge import get_knowledge_base
 
-from .helpdesk_store import AnswerRating, last_question, save_feedback
 from .query import SLOT_LAST_OBJECT
 from .rendering import intent_button
 

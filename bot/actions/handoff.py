@@ -14,10 +14,10 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.types import DomainDict
 
+from ka2.helpdesk_store import HandoffRequest, conversation_summary
 from ka2.knowledge import get_knowledge_base
+from ka2.notify import save_and_notify
 
-from .helpdesk_store import HandoffRequest, conversation_summary
-from .notify import save_and_notify
 from .project_matching import NOT_AN_ANSWER, is_side_question, sector_in_message
 from .query import latest_intent, typed_text
 from .rendering import Message, sector_buttons

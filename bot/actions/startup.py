@@ -8,9 +8,16 @@ users half a base.
 import ctypes
 import ctypes.util
 import gc
-import os
 
+from ka2 import log_privacy, settings
 from ka2.knowledge import KnowledgeError, get_knowledge_base
+
+log_privacy.install()
+
+try:
+    settings.validate()
+except settings.SettingsError as error:
+    raise SystemExit(f"Configuration invalide, serveur d'actions non démarré : {error}") from None
 
 try:
     get_knowledge_base()
@@ -19,7 +26,7 @@ except KnowledgeError as error:
     raise SystemExit(f"Knowledge base invalid, action server not started: {error}") from None
 
 # Load spaCy and the priority profiles now, so the first user of the matcher does not wait for them.
-if os.environ.get("KA2_LAZY_MATCHER") != "1":
+if not settings.LAZY_MATCHER.get():
     from ka2.matching import get_matcher
 
     try:

@@ -18,16 +18,21 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Collection, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from bot.server.errors import (  # noqa: F401 (re-exported)
+    HANDLING_ERRORS,
+    UNAVAILABLE,
+    ServiceUnavailable,
+    describe_error,
+)
+from ka2 import settings
+
 logger = logging.getLogger(__name__)
 
-MAX_CHARS_VARIABLE = "KA2_MAX_MESSAGE_CHARS"
-DEFAULT_MAX_CHARS = 2000
 
 EMPTY = "Votre message est vide. Posez-moi votre question sur l'Action clé 2 (KA2), s'il vous plaît."
 TOO_LONG = (
@@ -38,10 +43,6 @@ NO_WORDS = "Je ne lis que les mots : écrivez-moi votre question sur l'Action cl
 UNKNOWN_PAYLOAD = (
     "Ce choix n'est pas (ou plus) disponible. Posez votre question avec vos mots ou utilisez les boutons "
     "proposés, s'il vous plaît."
-)
-UNAVAILABLE = (
-    "Le service est momentanément indisponible. Veuillez réessayer dans quelques minutes, s'il vous plaît. "
-    "Votre conversation est conservée."
 )
 
 # Rasa's payload syntax (RegexMessageHandler), without the "@confidence" part nobody needs to type.
@@ -58,18 +59,6 @@ IDENTIFIER = re.compile(r"^[^\W_][\w.' -]{0,63}$")
 INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e"}
 
 
-class ServiceUnavailable(BaseException):
-    """A part the conversation needs (the tracker store) is unreachable: answer "indisponible".
-
-    A BaseException on purpose: Rasa's FailSafeTrackerStore catches every Exception of the store and
-    goes on with an empty in-memory tracker, which would answer out of context and lose the turn.
-    The channels catch it (HANDLING_ERRORS) and answer UNAVAILABLE instead.
-    """
-
-
-HANDLING_ERRORS = (Exception, ServiceUnavailable)
-
-
 @dataclass(frozen=True)
 class Checked:
     """The outcome: `texts` to hand to Rasa in order, or a polite `reply` instead (`texts` empty)."""
@@ -83,12 +72,8 @@ class Checked:
         return self.reply is not None
 
 
-def max_chars(environ: Mapping[str, str] = os.environ) -> int:
-    try:
-        value = int(environ.get(MAX_CHARS_VARIABLE, DEFAULT_MAX_CHARS))
-    except ValueError:
-        return DEFAULT_MAX_CHARS
-    return value if value > 0 else DEFAULT_MAX_CHARS
+def max_chars(environ: Optional[Mapping[str, str]] = None) -> int:
+    return settings.MAX_MESSAGE_CHARS.get(environ)
 
 
 def clean_text(text: str) -> str:
@@ -242,9 +227,3 @@ class DomainPolicy:
 
 def log_refusal(channel: str, sender_id: str, checked: Checked) -> None:
     logger.info(f"{channel}: message from {sender_id!r} not passed to the model ({checked.reason}).")
-
-
-def describe_error(error: BaseException) -> str:
-    """One line naming an error, for logs (the tracker store or the action server is down...)."""
-    message = " ".join(str(error).split())[:300]
-    return f"{type(error).__module__}.{type(error).__name__}: {message}"

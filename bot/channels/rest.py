@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from typing import Any, Awaitable, Callable, Dict, Optional
 
@@ -26,12 +25,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from ka2 import settings
+
 from .guard import HANDLING_ERRORS, UNAVAILABLE, Checked, DomainPolicy, check_message, describe_error, log_refusal
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_VARIABLE = "KA2_MAX_BODY_BYTES"
-DEFAULT_MAX_BODY = 64 * 1024
 # Sender ids are conversation keys: printable, no spaces, bounded.
 SENDER = re.compile(r"^[A-Za-z0-9_.:@+-]{1,128}$")
 
@@ -52,10 +51,7 @@ def error(status: int, code: str) -> HTTPResponse:
 
 
 def max_body_bytes() -> int:
-    try:
-        return int(os.environ.get(MAX_BODY_VARIABLE, DEFAULT_MAX_BODY))
-    except ValueError:
-        return DEFAULT_MAX_BODY
+    return settings.MAX_BODY_BYTES.get()
 
 
 def parse_body(request: Request) -> tuple:

@@ -1,6 +1,6 @@
 """The SQL tracker store, surviving a database that is briefly unreachable.
 
-endpoints: `tracker_store: {type: bot.channels.tracker_store.ResilientSQLTrackerStore, dialect: postgresql, ...}`
+endpoints: `tracker_store: {type: bot.server.tracker_store.ResilientSQLTrackerStore, dialect: postgresql, ...}`
 (deploy/endpoints.prod.yml). Same tables and behaviour as Rasa's `SQL` store, plus:
 
 - the connection pool checks a connection before using it (`pool_pre_ping`), so connections broken
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from typing import Any, Awaitable, Callable, Optional, TypeVar
 
@@ -25,11 +24,12 @@ import sqlalchemy.exc
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from .guard import ServiceUnavailable
+from ka2 import settings
+
+from .errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
-RETRY_VARIABLE = "KA2_DB_RETRY_SECONDS"
 TRANSIENT = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.DisconnectionError, sqlalchemy.exc.InterfaceError)
 T = TypeVar("T")
 
@@ -48,10 +48,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         self.where = url.render_as_string(hide_password=True)
 
     async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            budget = float(os.environ.get(RETRY_VARIABLE, "3"))
-        except ValueError:
-            budget = 3.0
+        budget = settings.DB_RETRY_SECONDS.get()
         deadline, delay = time.monotonic() + budget, 0.25
         while True:
             try:

@@ -2,17 +2,18 @@
 
 `install()` sets a log-record factory that masks every e-mail address in a record's message
 (`marie.dupont@example.org` -> `m***@***.org`) before any handler sees it, whatever the logger.
-rasa_sdk imports this module with the actions, so the action server installs it at start-up; the
-Rasa server installs it through `bot.channels`. Set KA2_LOG_EMAILS=1 to turn it off while debugging
+The action server installs it at start-up (`bot/actions/startup.py`), the Rasa server in its entry
+point (`bot.server.install`). Set KA2_LOG_EMAILS=1 to turn it off while debugging
 on a machine without real users.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from typing import Any
+
+from . import settings
 
 EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@[\w-]+(?:\.[\w-]+)*\.([A-Za-z]{2,24})\b")
 
@@ -22,7 +23,7 @@ def mask_emails(text: str) -> str:
 
 
 def install() -> None:
-    if os.environ.get("KA2_LOG_EMAILS") == "1":
+    if settings.LOG_EMAILS.get():
         return
     previous = logging.getLogRecordFactory()
     if getattr(previous, "_ka2_masks_emails", False):
@@ -40,6 +41,3 @@ def install() -> None:
 
     factory._ka2_masks_emails = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
-
-
-install()

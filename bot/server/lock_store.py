@@ -8,7 +8,7 @@ two runs out of three). Here each read-modify-write (issue a ticket, drop expire
 runs under a short Redis mutex (SET NX with expiry, redis-py's `Lock`), so tickets are issued one
 after the other; waiting for one's turn is unchanged.
 
-endpoints: `lock_store: {type: bot.channels.lock_store.AtomicRedisLockStore, url: ..., port: ...}`
+endpoints: `lock_store: {type: bot.server.lock_store.AtomicRedisLockStore, url: ..., port: ...}`
 (deploy/endpoints.prod.yml).
 """
 

@@ -24,7 +24,7 @@ from typing import Any, Dict, Mapping, Optional
 import yaml
 from sqlalchemy.engine import URL, make_url
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ENDPOINTS = REPO_ROOT / "endpoints.yml"
 ENV_TRACKER_URL = "KA2_DB_URL"
 ENV_HELPDESK_URL = "KA2_HELPDESK_DB_URL"

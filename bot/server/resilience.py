@@ -16,30 +16,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections import OrderedDict
 from typing import Any, List, Optional
 
 from rasa.core.actions import action as rasa_action
 from rasa.shared.core.events import BotUttered, UserUttered
 
-from .guard import UNAVAILABLE, describe_error
+from ka2 import settings
+
+from .errors import UNAVAILABLE, describe_error
 
 logger = logging.getLogger(__name__)
 
-TIMEOUT_VARIABLE = "KA2_ACTION_TIMEOUT"
-DEFAULT_TIMEOUT = 10.0
 # (sender, timestamp of the user message) of the turns already told the service is unavailable.
 _FAILED_TURNS: OrderedDict[tuple, None] = OrderedDict()
 _MAX_REMEMBERED = 2000
 
 
 def action_timeout() -> float:
-    try:
-        value = float(os.environ.get(TIMEOUT_VARIABLE, DEFAULT_TIMEOUT))
-    except ValueError:
-        return DEFAULT_TIMEOUT
-    return value if value > 0 else DEFAULT_TIMEOUT
+    return settings.ACTION_TIMEOUT.get()
 
 
 def _turn(tracker: Any) -> tuple:

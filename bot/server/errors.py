@@ -1,0 +1,26 @@
+"""What the server and the channels say and do when a part the conversation needs is down."""
+
+from __future__ import annotations
+
+UNAVAILABLE = (
+    "Le service est momentanément indisponible. Veuillez réessayer dans quelques minutes, s'il vous plaît. "
+    "Votre conversation est conservée."
+)
+
+
+class ServiceUnavailable(BaseException):
+    """A part the conversation needs (the tracker store) is unreachable: answer "indisponible".
+
+    A BaseException on purpose: Rasa's FailSafeTrackerStore catches every Exception of the store and
+    goes on with an empty in-memory tracker, which would answer out of context and lose the turn.
+    The channels catch it (HANDLING_ERRORS) and answer UNAVAILABLE instead.
+    """
+
+
+HANDLING_ERRORS = (Exception, ServiceUnavailable)
+
+
+def describe_error(error: BaseException) -> str:
+    """One line naming an error, for logs (the tracker store or the action server is down...)."""
+    message = " ".join(str(error).split())[:300]
+    return f"{type(error).__module__}.{type(error).__name__}: {message}"
