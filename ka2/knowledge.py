@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -90,6 +91,7 @@ class KnowledgeBase:
     messages: Dict[str, str] = field(default_factory=dict)
     files: Dict[str, str] = field(default_factory=dict)  # entry id -> file it came from
     cues: List[KindCues] = field(default_factory=list)  # question kinds (understanding.yml)
+    role_names: Tuple[str, ...] = ()  # the roles schema.yml declares, each held by one entry
 
     def __hash__(self) -> int:  # one base per process; identity is what caches need
         return id(self)
@@ -98,9 +100,23 @@ class KnowledgeBase:
         return self is other
 
     @functools.cached_property
-    def national_agencies(self) -> set:
-        """The agencies a community routes to by sector (BIJ, AEF-Europe...), as opposed to the EACEA."""
-        return {a for c in self.of_type("community") for a in c["agency_for"]}
+    def national_agencies(self) -> Tuple[str, ...]:
+        """The agencies a community routes to by sector (BIJ, AEF-Europe...), as opposed to the EACEA.
+
+        In file order: where no agency is named, answers list them in this order.
+        """
+        return tuple(dict.fromkeys(a for c in self.of_type("community") for a in c["agency_for"]))
+
+    @functools.cached_property
+    def roles(self) -> Dict[str, Dict[str, Any]]:
+        """Role name -> the entry that plays it (its `role` field)."""
+        return {e["role"]: e for e in self.entries.values() if "role" in e}
+
+    def role(self, name: str) -> Dict[str, Any]:
+        """The entry playing `name` ("where_submit", "executive_agency"...): code names roles, never ids."""
+        if name not in self.role_names:
+            raise KeyError(f"role '{name}' is not declared in knowledge/{SCHEMA_FILE}")
+        return self.roles[name]
 
     def topic_for_kind(self, kind: str) -> Optional[Dict[str, Any]]:
         return next((e for e in self.entries.values() if e.get("kind") == kind), None)
@@ -119,8 +135,12 @@ class KnowledgeBase:
         return f"{preposition} {article}{name}".strip()
 
     def say(self, key: str, **values: Any) -> str:
-        """A sentence from messages.yml with its placeholders filled."""
-        return self.messages[key].format(**values)
+        """A sentence from messages.yml with its placeholders filled.
+
+        `{entry[<id>][<field>]}` is an entry's field ("{entry[agency.bij][website]}"): the message names
+        the entry, so the loader checks the reference, and code need not.
+        """
+        return self.messages[key].format(entry=self.entries, **values)
 
     def get(self, entry_id: str) -> Optional[Dict[str, Any]]:
         return self.entries.get(entry_id)
@@ -274,6 +294,38 @@ def _check_references(kb: KnowledgeBase) -> None:
             intents[entry["intent"]] = entry["id"]
 
 
+def _check_roles(kb: KnowledgeBase) -> None:
+    """Each role schema.yml declares is played by exactly one entry."""
+    holders: Dict[str, str] = {}
+    for entry in kb.entries.values():
+        if "role" in entry:
+            if entry["role"] in holders:
+                raise KnowledgeError(
+                    kb.files[entry["id"]],
+                    f"role '{entry['role']}' is already played by '{holders[entry['role']]}'",
+                    entry["id"],
+                    "role",
+                )
+            holders[entry["role"]] = entry["id"]
+    for name in kb.role_names:
+        if name not in holders:
+            raise KnowledgeError(SCHEMA_FILE, f"no entry plays the role '{name}'", field_name="role")
+
+
+def _check_message_references(kb: KnowledgeBase) -> None:
+    """`{entry[<id>][<field>]}` in a message names an entry of the base that has that field."""
+    for key, text in kb.messages.items():
+        for _, name, _, _ in string.Formatter().parse(text):
+            if not name or not name.startswith("entry["):
+                continue
+            parts = re.findall(r"\[([^\]]+)\]", name)
+            target = kb.entries.get(parts[0]) if parts else None
+            if target is None or any(p not in target for p in parts[1:2]):
+                raise KnowledgeError(
+                    MESSAGES_FILE, f"refers to '{'.'.join(parts)}', which the base lacks", field_name=f"messages.{key}"
+                )
+
+
 def _check_synonyms(kb: KnowledgeBase) -> None:
     """One surface form names one entry: Rasa's synonym mapper is global across entities."""
     seen: Dict[str, str] = {}
@@ -375,7 +427,10 @@ def load_knowledge_base(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBas
     for key, text in messages.items():
         if not isinstance(text, str) or not text.strip():
             raise KnowledgeError(MESSAGES_FILE, "must be a non-empty sentence", field_name=f"messages.{key}")
-    kb = KnowledgeBase(entries={}, sources=sources, messages=messages, cues=_load_cues(directory))
+    role_names = tuple(schema["entry"]["properties"].get("role", {}).get("enum", []))
+    kb = KnowledgeBase(
+        entries={}, sources=sources, messages=messages, cues=_load_cues(directory), role_names=role_names
+    )
     reserved = (SCHEMA_FILE, SOURCES_FILE, MESSAGES_FILE, UNDERSTANDING_FILE)
     files = sorted(p for p in directory.glob("*.yml") if p.name not in reserved)
     if not files:
@@ -395,6 +450,8 @@ def load_knowledge_base(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBas
             kb.entries[entry["id"]] = entry
             kb.files[entry["id"]] = path.name
     _check_references(kb)
+    _check_roles(kb)
+    _check_message_references(kb)
     _check_synonyms(kb)
     _render_rules(kb)
     return kb

@@ -44,6 +44,7 @@ from .rendering import (
     render_agency,
     render_entry,
     render_sector_priorities,
+    role_button,
     sector_buttons,
     with_source,
 )
@@ -138,7 +139,7 @@ def answer_topic(kb: KnowledgeBase, query: Query) -> Reply:
 
 
 def answer_actions(kb: KnowledgeBase, query: Query) -> Reply:
-    overview = kb.entries["topic.actions_overview"]
+    overview = kb.role("actions_overview")
     wanted = query.ids("management")
     groups = [e for e in entity_entries(kb, "management") if not wanted or e["id"] in wanted]
     if len(groups) == 1:
@@ -149,7 +150,7 @@ def answer_actions(kb: KnowledgeBase, query: Query) -> Reply:
         items = kb.listed(group)
         listed += [i["id"] for i in items]
         lines.append(f"{group['answer']}\n{bullet_list(i['label'] for i in items)}")
-    buttons = [button_for(kb, i) for i in ("action.cooperation", "action.small_scale", "topic.centralised_actions")]
+    buttons = [role_button(kb, r) for r in ("cooperation_action", "small_scale_action", "centralised_actions")]
     return Reply(
         [Message(with_source(kb, "\n\n".join(lines), overview), buttons)], _remember([overview["id"]], kb, listed)
     )
@@ -185,15 +186,16 @@ def _with_website(agency: Dict[str, Any]) -> str:
 
 def agency_names(kb: KnowledgeBase, agency_ids: List[str]) -> str:
     """ "BIJ (Bureau International Jeunesse) (https://www.lebij.be), AEF-Europe (...)": whom to ask."""
+    executive = kb.role("executive_agency")["id"]
     return ", ".join(
-        kb.say("fact_unknown_eacea") if a == "agency.eacea" else _with_website(kb.entries[a]) for a in agency_ids
+        kb.say("fact_unknown_eacea") if a == executive else _with_website(kb.entries[a]) for a in agency_ids
     )
 
 
 def agencies_asked(kb: KnowledgeBase, query: Query) -> List[str]:
     """The agencies a question names, else those of the sectors it names, else the two national agencies."""
     agencies = query.ids("agency") or [kb.entries[s]["agency"] for s in query.ids("sector")]
-    return list(dict.fromkeys(agencies)) or ["agency.bij", "agency.aef_europe"]
+    return list(dict.fromkeys(agencies)) or list(kb.national_agencies)
 
 
 def described_years(kb: KnowledgeBase) -> str:
@@ -224,7 +226,7 @@ def answer_fact(kb: KnowledgeBase, query: Query) -> Reply:
             names = agency_names(kb, action["managed_by"])
             messages.append(Message(kb.say("fact_unknown", action=action["label"], agencies=names)))
     last_fact = kb.get(answered[-1]) if answered else None
-    buttons = related_buttons(kb, last_fact) if last_fact else [button_for(kb, "topic.current_call")]
+    buttons = related_buttons(kb, last_fact) if last_fact else [role_button(kb, "current_call")]
     messages[-1].buttons = buttons
     focus = answered[:1] if len(answered) == 1 else []
     # A fact with items ("les deux dates") becomes what "la deuxième ?" points to.
@@ -238,7 +240,7 @@ def answer_priorities(kb: KnowledgeBase, query: Query) -> Reply:
         sector = kb.entries[sectors[0]]
         own = [p["id"] for p in kb.of_type("priority", scope=sector["id"])]
         return Reply(render_sector_priorities(kb, sector), _remember([sector["id"]], kb, own))
-    overview = kb.entries["topic.priorities_overview"]
+    overview = kb.role("priorities_overview")
     first = render_entry(kb, overview, buttons=[])
     choose = Message(
         kb.say("choose_sector_for_priorities"),
@@ -255,7 +257,7 @@ def answer_priorities(kb: KnowledgeBase, query: Query) -> Reply:
 
 def answer_activities(kb: KnowledgeBase, query: Query) -> Reply:
     activities = query.ids("activity")
-    reply = answer_entry(kb, activities[0] if activities else "topic.activities")
+    reply = answer_entry(kb, activities[0] if activities else kb.role("activities_overview")["id"])
     actions = [a for a in query.ids("action_type") if a in kb.entries]
     if actions and not activities:
         # "Dans un petit partenariat, les activités ?": what the base says of that action's format too.
@@ -308,11 +310,7 @@ def answer_clarify(kb: KnowledgeBase, query: Query) -> Reply:
 
 
 def answer_out_of_scope(kb: KnowledgeBase, query: Query) -> Reply:
-    text = kb.say(
-        "out_of_scope",
-        bij_site=kb.entries["agency.bij"]["website"],
-        aef_site=kb.entries["agency.aef_europe"]["website"],
-    )
+    text = kb.say("out_of_scope")
     return Reply([Message(text, main_topic_buttons(kb)[:3])])
 
 
@@ -331,7 +329,7 @@ def answer_where_kind(kb: KnowledgeBase, query: Query) -> Reply:
     if message is not None:
         return Reply([message], _remember([], kb))
     # Nothing says the sector: the rule, then the question with one button per sector.
-    rule = kb.entries["topic.where_submit"]
+    rule = kb.role("where_submit")
     text = with_source(kb, rule["answer"].strip(), rule) + "\n" + kb.say("ask_sector_for_submission")
     return Reply([Message(text, sector_buttons(kb))], [SlotSet(SLOT_PENDING_QUESTION, "ask_where_submit")])
 
@@ -573,7 +571,7 @@ def answer_inform(kb: KnowledgeBase, query: Query) -> Reply:
         buttons = [
             intent_button(kb.say("button_sector_priorities"), "ask_priorities", sector=sector_id),
             intent_button(kb.say("button_match_my_project"), "start_matching"),
-            button_for(kb, "topic.ka2_definition"),
+            role_button(kb, "ka2_definition"),
         ]
         return Reply([Message(where.text if where and community else text, buttons)], _remember([], kb))
     if community:

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional
 from ka2.knowledge import KnowledgeBase
 from ka2.matching import MatchResult, PriorityMatch
 
-from .rendering import Message, agency_phrase, intent_button, sector_buttons, with_source
+from .rendering import Message, agency_phrase, has_action, intent_button, sector_buttons, with_source
 
 RESTART_PAYLOAD = "/start_matching"
 CHANGE_DESCRIPTION_PAYLOAD = "/change_project_description"
@@ -23,7 +23,7 @@ def explain_sectors(kb: KnowledgeBase) -> Message:
     for sector in kb.of_type("sector"):
         agency = kb.entries[sector["agency"]]
         lines.append(kb.say("sector_help_line", sector=sector["label"], agency=agency["label"]))
-    rule = kb.entries["topic.where_submit"]
+    rule = kb.role("where_submit")
     return Message(with_source(kb, "\n".join(lines), rule))
 
 
@@ -74,7 +74,7 @@ def render_result(
     if result.vague or not result.matches:
         return [Message(kb.say("matching_no_result"), end_buttons)]
     sector = kb.entries[sector_id] if sector_id in kb.entries else None
-    rule = kb.entries["topic.priority_rule"]
+    rule = kb.role("priority_rule")
     intro = kb.say("matching_intro", count=len(result.matches), year=rule["year"]) + "\n" + kb.say("matching_rule")
     messages = [Message(with_source(kb, intro, rule))]
     messages += [render_match(kb, rank, match) for rank, match in enumerate(result.matches, start=1)]
@@ -93,12 +93,12 @@ def partnership_advice(kb: KnowledgeBase, sector: Optional[Dict], profile: Optio
     """Small-scale where the organisation said it is new or small and the sector has KA210."""
     if not sector:
         return None
-    has_small_scale = any(code.startswith("KA210") for code in sector.get("codes", []))
+    has_small_scale = has_action(kb, sector, "small_scale_action")
     if profile == "small" and has_small_scale:
-        action = kb.entries["action.small_scale"]
+        action = kb.role("small_scale_action")
         return Message(with_source(kb, kb.say("matching_small_scale", summary=action["summary"]), action))
-    if any(code.startswith("KA220") for code in sector.get("codes", [])):
-        action = kb.entries["action.cooperation"]
+    if has_action(kb, sector, "cooperation_action"):
+        action = kb.role("cooperation_action")
         key = "matching_cooperation" if has_small_scale else "matching_cooperation_only"
         return Message(with_source(kb, kb.say(key, summary=action["summary"]), action))
     return None
@@ -106,8 +106,8 @@ def partnership_advice(kb: KnowledgeBase, sector: Optional[Dict], profile: Optio
 
 def submission_advice(kb: KnowledgeBase, sector: Dict) -> Message:
     agency = kb.entries[sector["agency"]]
-    rule = kb.entries["topic.where_submit"]
-    key = "matching_submit_eacea" if agency["id"] == "agency.eacea" else "matching_submit"
+    rule = kb.role("where_submit")
+    key = "matching_submit_eacea" if agency["id"] == kb.role("executive_agency")["id"] else "matching_submit"
     text = kb.say(key, sector=sector["label"], agency=agency_phrase(kb, agency["id"]))
     if agency.get("website"):
         text += "\n" + kb.say("agency_contact_line", kind=kb.say("contact_kind_website"), value=agency["website"])

@@ -14,7 +14,7 @@ from ka2.understanding.entities import without_mentions
 
 from .matching_replies import render_result
 from .query import Query
-from .rendering import Message, bullet_list, button_for, intent_button, with_source
+from .rendering import Message, bullet_list, intent_button, role_button, with_source
 
 # "c'est une priorité ?", "est-ce prioritaire ?", "ça fait partie des priorités ?": a yes/no question.
 YES_NO = re.compile(
@@ -89,9 +89,9 @@ def check_priority_of_sector(kb: KnowledgeBase, query: Query, sector_id: str, ca
         if elsewhere:
             lines.append(kb.say("priority_check_elsewhere"))
             lines += [f"- {_priority_line(kb, c)}" for c in elsewhere]
-    intro = kb.entries["topic.sector_priorities"]
+    intro = kb.role("sector_priorities")
     buttons = [
-        button_for(kb, "topic.horizontal_priorities"),
+        role_button(kb, "horizontal_priorities"),
         intent_button(kb.say("button_match_my_project"), "start_matching"),
     ]
     if kb.of_type("priority", scope=sector_id):
@@ -110,7 +110,7 @@ def priorities_by_sector(kb: KnowledgeBase, candidates: List[str], yes_no: bool)
     lines = [first] + [f"- {_priority_line(kb, c)}" for c in candidates]
     source = kb.entries[candidates[0]]
     buttons = [
-        button_for(kb, "topic.priority_rule"),
+        role_button(kb, "priority_rule"),
         intent_button(kb.say("button_match_my_project"), "start_matching"),
     ]
     return [Message(with_source(kb, "\n".join(lines), source), buttons)]
@@ -178,9 +178,9 @@ def count_priorities(kb: KnowledgeBase, sector_id: Optional[str]) -> Message:
         sector = kb.entries[sector_id]
         own = kb.of_type("priority", scope=sector_id)
         text = kb.say("priority_count_sector", sector=sector["label"], count=len(own))
-        intro = kb.entries["topic.sector_priorities"]
+        intro = kb.role("sector_priorities")
         return Message(with_source(kb, f"{text}\n{bullet_list(p['label'] for p in own)}", intro))
     horizontal = kb.of_type("priority", scope="horizontal")
-    topic = kb.entries["topic.horizontal_priorities"]
+    topic = kb.role("horizontal_priorities")
     text = kb.say("priority_count_horizontal", count=len(horizontal))
     return Message(with_source(kb, f"{text}\n{bullet_list(p['label'] for p in horizontal)}", topic))

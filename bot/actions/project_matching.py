@@ -25,6 +25,7 @@ from .matching_replies import (
     render_result,
 )
 from .query import SLOT_USER_SECTOR, latest_intent, resolve_entities, typed_text
+from .rendering import has_action
 
 FORM = "project_matching_form"
 SECTOR, DESCRIPTION, PROFILE, DRAFT = (
@@ -69,7 +70,7 @@ def sector_in_message(kb: KnowledgeBase, tracker: Tracker) -> Optional[str]:
 def needs_profile(kb: KnowledgeBase, sector_id: Optional[str]) -> bool:
     """Ask about the organisation only where a small-scale partnership exists for the sector."""
     sector = kb.get(sector_id or "")
-    return bool(sector) and any(code.startswith("KA210") for code in sector.get("codes", []))
+    return bool(sector) and has_action(kb, sector, "small_scale_action")
 
 
 class ValidateProjectMatchingForm(FormValidationAction):

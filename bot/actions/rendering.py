@@ -48,6 +48,16 @@ def button_for(kb: KnowledgeBase, entry_id: str) -> Button:
     return {"title": entry.get("button", entry["label"]), "payload": topic_payload(entry_id)}
 
 
+def role_button(kb: KnowledgeBase, role: str) -> Button:
+    """The button to the entry playing `role` (knowledge/schema.yml)."""
+    return button_for(kb, kb.role(role)["id"])
+
+
+def has_action(kb: KnowledgeBase, sector: Dict[str, Any], role: str) -> bool:
+    """Whether the action playing `role` exists in the sector (they share a code: KA210-YOU)."""
+    return bool(set(kb.role(role).get("codes", [])) & set(sector.get("codes", [])))
+
+
 def related_buttons(kb: KnowledgeBase, entry: Dict[str, Any], exclude: Iterable[str] = ()) -> List[Button]:
     skip = set(exclude) | {entry["id"]}
     targets = [target for target in entry.get("related", []) if target not in skip][:MAX_BUTTONS]
@@ -101,14 +111,14 @@ def render_entry(kb: KnowledgeBase, entry: Dict[str, Any], buttons: Optional[Lis
 def render_priority(kb: KnowledgeBase, priority: Dict[str, Any]) -> Message:
     if priority["scope"] == "horizontal":
         scope = kb.say("priority_scope_horizontal", year=priority["year"])
-        buttons = [button_for(kb, "topic.horizontal_priorities"), button_for(kb, "topic.priority_rule")]
+        buttons = [role_button(kb, "horizontal_priorities"), role_button(kb, "priority_rule")]
     else:
         sector = kb.entries[priority["scope"]]
         scope = kb.say("priority_scope_sector", sector=sector["label"], year=priority["year"])
         buttons = [
             intent_button(sector["label"], "ask_priorities", sector=sector["id"]),
-            button_for(kb, "topic.horizontal_priorities"),
-            button_for(kb, "topic.priority_rule"),
+            role_button(kb, "horizontal_priorities"),
+            role_button(kb, "priority_rule"),
         ]
     text = f"**{priority['label']}**\n{priority['text']}\n{scope}"
     return Message(with_source(kb, text, priority), buttons)
@@ -116,10 +126,10 @@ def render_priority(kb: KnowledgeBase, priority: Dict[str, Any]) -> Message:
 
 def render_sector_priorities(kb: KnowledgeBase, sector: Dict[str, Any]) -> List[Message]:
     """A sector's priorities, then the horizontal ones and the rule, as short messages."""
-    intro = kb.entries["topic.sector_priorities"]
+    intro = kb.role("sector_priorities")
     own = kb.of_type("priority", scope=sector["id"])
     horizontal = kb.of_type("priority", scope="horizontal")
-    rule = kb.entries["topic.priority_rule"]
+    rule = kb.role("priority_rule")
     first = kb.say("sector_priorities_intro", year=intro["year"], sector=sector["label"])
     return [
         Message(with_source(kb, f"{first}\n{bullet_list(p['label'] for p in own)}", intro)),
@@ -128,8 +138,8 @@ def render_sector_priorities(kb: KnowledgeBase, sector: Dict[str, Any]) -> List[
             with_source(kb, rule["answer"].strip(), rule),
             [
                 intent_button(kb.say("button_match_my_project"), "start_matching"),
-                intent_button(kb.entries["topic.where_submit"]["button"], "ask_where_submit", sector=sector["id"]),
-                button_for(kb, "topic.horizontal_priorities"),
+                intent_button(kb.role("where_submit")["button"], "ask_where_submit", sector=sector["id"]),
+                role_button(kb, "horizontal_priorities"),
             ],
         ),
     ]
@@ -144,7 +154,7 @@ def agency_phrase(kb: KnowledgeBase, agency_id: str, preposition: str = "auprès
 
 def render_submission(kb: KnowledgeBase, sector: Dict[str, Any]) -> Message:
     agency = kb.entries[sector["agency"]]
-    rule = kb.entries["topic.where_submit"]
+    rule = kb.role("where_submit")
     key = "route_sector" if agency["id"] in kb.national_agencies else "route_sector_european"
     # The answer for this sector only: restating the general rule would name the other agency.
     lines = [kb.say(key, sector=sector["label"], agency=agency_phrase(kb, agency["id"]))]

@@ -11,7 +11,16 @@ from ka2.routing import Routing, community_agency, route
 from ka2.text import words
 
 from .query import Query
-from .rendering import MAX_BUTTONS, Message, agency_phrase, button_for, intent_button, related_buttons, with_source
+from .rendering import (
+    MAX_BUTTONS,
+    Message,
+    agency_phrase,
+    button_for,
+    intent_button,
+    related_buttons,
+    role_button,
+    with_source,
+)
 
 DECENTRALISED_ASKED = re.compile(r"\b(?:decentralis\w*|agences? nationales?|niveau (?:belge|national)|en belgique)\b")
 CENTRALISED_ASKED = re.compile(r"\b(?:(?<!de)centralis\w*|niveau europeen|directement)\b")
@@ -48,12 +57,12 @@ def _submission_source(kb: KnowledgeBase, routing: Routing) -> Dict[str, Any]:
     ):
         if entry_id:
             return kb.entries[entry_id]
-    return kb.entries["topic.where_submit"]
+    return kb.role("where_submit")
 
 
 def render_choice(kb: KnowledgeBase, routing: Routing) -> Message:
     """Several sectors named: the rule (the sector the impact targets most decides), then each one's agency."""
-    rule = kb.entries["topic.where_submit"]
+    rule = kb.role("where_submit")
     lines = [kb.say("submit_several_sectors")]
     agencies = []
     for sector_id in routing.choices:
@@ -85,7 +94,7 @@ def where_to_submit(kb: KnowledgeBase, query: Query) -> Optional[Message]:
     buttons = [button_for(kb, a) for a in routing.agencies[:2]]
     if routing.sector and kb.of_type("priority", scope=routing.sector):
         buttons.insert(0, intent_button(kb.say("button_sector_priorities"), "ask_priorities", sector=routing.sector))
-    buttons += [button_for(kb, "topic.coordinator_submits")] if kb.get("topic.coordinator_submits") else []
+    buttons += [role_button(kb, "coordinator_submits")]
     return Message(with_source(kb, "\n".join(lines), _submission_source(kb, routing)), buttons[:MAX_BUTTONS])
 
 
