@@ -93,7 +93,7 @@ test: train check-knowledge web-deps browser
 
 # The core (ka2: understanding, rules, routing) and the knowledge base: seconds, no model, no server.
 test-core: $(VENV)/.installed
-	$(BIN)/python -m pytest -q tests/ka2 tests/test_knowledge.py
+	$(BIN)/python -m pytest -q tests/ka2
 
 test-fast: test-core
 

@@ -9,15 +9,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from ka2.knowledge import get_knowledge_base
 
-from .answers import Reply, answer, answer_clarify, answer_human_contact, answer_out_of_scope
-from .query import SLOT_LAST_OBJECT, query_from_tracker
+from . import slots
+from .answers import answer, answer_clarify, answer_human_contact, answer_out_of_scope
+from .query import query_from_tracker
 from .rendering import rating_buttons
-
-
-def _send(reply: Reply, dispatcher: CollectingDispatcher) -> List[Dict[str, Any]]:
-    for message in reply.messages:
-        dispatcher.utter_message(**message.as_kwargs())
-    return reply.events
 
 
 class ActionAnswerQuestion(Action):
@@ -29,9 +24,9 @@ class ActionAnswerQuestion(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         kb = get_knowledge_base()
         reply = answer(kb, query_from_tracker(kb, tracker), tracker)
-        if any(e.get("name") == SLOT_LAST_OBJECT and e.get("value") for e in reply.events):
+        if any(e.get("name") == slots.LAST_OBJECT and e.get("value") for e in reply.events):
             reply.messages[-1].buttons = reply.messages[-1].buttons + rating_buttons(kb)
-        return _send(reply, dispatcher)
+        return reply.send(dispatcher)
 
 
 class ActionClarify(Action):
@@ -42,7 +37,7 @@ class ActionClarify(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         kb = get_knowledge_base()
-        return _send(answer_clarify(kb, query_from_tracker(kb, tracker)), dispatcher)
+        return answer_clarify(kb, query_from_tracker(kb, tracker)).send(dispatcher)
 
 
 class ActionAnswerOutOfScope(Action):
@@ -53,7 +48,7 @@ class ActionAnswerOutOfScope(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         kb = get_knowledge_base()
-        return _send(answer_out_of_scope(kb, query_from_tracker(kb, tracker)), dispatcher)
+        return answer_out_of_scope(kb, query_from_tracker(kb, tracker)).send(dispatcher)
 
 
 class ActionOfferHumanContact(Action):
@@ -64,4 +59,4 @@ class ActionOfferHumanContact(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         kb = get_knowledge_base()
-        return _send(answer_human_contact(kb, query_from_tracker(kb, tracker)), dispatcher)
+        return answer_human_contact(kb, query_from_tracker(kb, tracker)).send(dispatcher)

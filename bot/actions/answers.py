@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -17,22 +17,10 @@ from ka2.understanding.interpret import KA2_NAMED
 from ka2.understanding.kinds import ordinal_index
 from ka2.understanding.retrieval import nearest_entries
 
+from . import slots
 from .matching_replies import partnership_advice
 from .priority_answers import HORIZONTAL, count_priorities, direct_match, priority_question, priority_sector
-from .query import (
-    SLOT_LAST_ENTITIES,
-    SLOT_LAST_KINDS,
-    SLOT_LAST_OBJECT,
-    SLOT_LAST_OBJECT_TYPE,
-    SLOT_LISTED_OBJECTS,
-    SLOT_MENTION,
-    SLOT_ORGANISATION_PROFILE,
-    SLOT_PENDING_QUESTION,
-    SLOT_USER_COMMUNITY,
-    SLOT_USER_SECTOR,
-    Query,
-    years_mentioned,
-)
+from .query import Query, years_mentioned
 from .rendering import (
     MAX_BUTTONS,
     Message,
@@ -48,6 +36,7 @@ from .rendering import (
     sector_buttons,
     with_source,
 )
+from .reply import Reply
 from .submission_answers import where_to_submit, who_manages
 
 # Which fact attribute each question family asks about.
@@ -68,27 +57,27 @@ FRAMELESS_KINDS = {
 }
 FRAME_ENTITIES = ("action_type", "management", "sector", "theme", "agency", "applicant", "activity")
 # The priority-matching form, started when a project is not described enough to match at once.
-MATCHING_FORM = "project_matching_form"
-MATCHING_SECTOR_SLOT = "project_sector"
-MATCHING_FORM_SLOTS = ("project_sector", "project_description", "project_description_draft", "requested_slot")
+MATCHING_FORM = slots.MATCHING_FORM
+MATCHING_SECTOR_SLOT = slots.PROJECT_SECTOR
+# Not the organisation's profile: what the user said of themselves outlives the form.
+MATCHING_FORM_SLOTS = (
+    slots.PROJECT_SECTOR,
+    slots.PROJECT_DESCRIPTION,
+    slots.PROJECT_DESCRIPTION_DRAFT,
+    slots.REQUESTED_SLOT,
+)
 # rasa_sdk's ordinal mapping ("1".."10", "LAST"); French ordinals map to these keys by NLU synonyms.
 ORDINAL_MENTIONS = SdkKnowledgeBase().ordinal_mention_mapping
 
 
-@dataclass
-class Reply:
-    messages: List[Message]
-    events: List[Dict[str, Any]] = field(default_factory=list)
-
-
 def _remember(entry_ids: List[str], kb: KnowledgeBase, listed: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     """Slots that let the user refer back ("et la deuxième ?", "et la durée ?")."""
-    events = [SlotSet(SLOT_MENTION, None), SlotSet(SLOT_PENDING_QUESTION, None)]
+    events = [SlotSet(slots.MENTION, None), SlotSet(slots.PENDING_QUESTION, None)]
     if entry_ids:
         last = kb.entries[entry_ids[0]]
-        events += [SlotSet(SLOT_LAST_OBJECT, last["id"]), SlotSet(SLOT_LAST_OBJECT_TYPE, last["type"])]
+        events += [SlotSet(slots.LAST_OBJECT, last["id"]), SlotSet(slots.LAST_OBJECT_TYPE, last["type"])]
     if listed:
-        events.append(SlotSet(SLOT_LISTED_OBJECTS, listed))
+        events.append(SlotSet(slots.LISTED_OBJECTS, listed))
     return events
 
 
@@ -100,19 +89,19 @@ def remember_frame(query: Query, reply: Reply) -> Reply:
     events = list(reply.events)
     answered = [k for k in understood.kinds if k not in FRAMELESS_KINDS]
     if answered:
-        events.append(SlotSet(SLOT_LAST_KINDS, answered))
+        events.append(SlotSet(slots.LAST_KINDS, answered))
         kept = {k: v for k, v in understood.entities.items() if k in FRAME_ENTITIES}
-        events.append(SlotSet(SLOT_LAST_ENTITIES, kept))
+        events.append(SlotSet(slots.LAST_ENTITIES, kept))
     profile = understood.profile
     sector = profile.impact_sector or profile.organisation_sector
     if sector and (profile.organisation_sector or understood.correction or query.kind in ("inform", "introduce")):
-        events.append(SlotSet(SLOT_USER_SECTOR, sector))
+        events.append(SlotSet(slots.USER_SECTOR, sector))
     elif query.kind in ("inform", "introduce") and understood.ids("sector"):
-        events.append(SlotSet(SLOT_USER_SECTOR, understood.ids("sector")[0]))
+        events.append(SlotSet(slots.USER_SECTOR, understood.ids("sector")[0]))
     if profile.community:
-        events.append(SlotSet(SLOT_USER_COMMUNITY, profile.community))
+        events.append(SlotSet(slots.USER_COMMUNITY, profile.community))
     if profile.small:
-        events.append(SlotSet(SLOT_ORGANISATION_PROFILE, "small"))
+        events.append(SlotSet(slots.ORGANISATION_PROFILE, "small"))
     return Reply(reply.messages, events)
 
 
@@ -231,7 +220,7 @@ def answer_fact(kb: KnowledgeBase, query: Query) -> Reply:
     focus = answered[:1] if len(answered) == 1 else []
     # A fact with items ("les deux dates") becomes what "la deuxième ?" points to.
     items = bool(focus) and bool(kb.entries[focus[0]].get("sub_items"))
-    return Reply(messages, _remember(focus, kb) + ([SlotSet(SLOT_LISTED_OBJECTS, [])] if items else []))
+    return Reply(messages, _remember(focus, kb) + ([SlotSet(slots.LISTED_OBJECTS, [])] if items else []))
 
 
 def answer_priorities(kb: KnowledgeBase, query: Query) -> Reply:
@@ -289,7 +278,7 @@ def answer_more_details(kb: KnowledgeBase, query: Query, tracker: Any = None) ->
             target = None
     if target in kb.entries:
         return answer_entry(kb, target)
-    return Reply([Message(kb.say("mention_unresolved"), main_topic_buttons(kb))], [SlotSet(SLOT_MENTION, None)])
+    return Reply([Message(kb.say("mention_unresolved"), main_topic_buttons(kb))], [SlotSet(slots.MENTION, None)])
 
 
 def handoff_buttons(kb: KnowledgeBase) -> List[Dict[str, str]]:
@@ -331,7 +320,7 @@ def answer_where_kind(kb: KnowledgeBase, query: Query) -> Reply:
     # Nothing says the sector: the rule, then the question with one button per sector.
     rule = kb.role("where_submit")
     text = with_source(kb, rule["answer"].strip(), rule) + "\n" + kb.say("ask_sector_for_submission")
-    return Reply([Message(text, sector_buttons(kb))], [SlotSet(SLOT_PENDING_QUESTION, "ask_where_submit")])
+    return Reply([Message(text, sector_buttons(kb))], [SlotSet(slots.PENDING_QUESTION, "ask_where_submit")])
 
 
 def answer_who_manages(kb: KnowledgeBase, query: Query) -> Reply:

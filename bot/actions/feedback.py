@@ -10,8 +10,8 @@ from rasa_sdk.types import DomainDict
 from ka2.helpdesk_store import AnswerRating, last_question, save_feedback
 from ka2.knowledge import get_knowledge_base
 
-from .query import SLOT_LAST_OBJECT
-from .rendering import intent_button
+from . import slots
+from .reply import Message, intent_button, say
 
 RATINGS = ("up", "down")
 
@@ -29,10 +29,9 @@ class ActionRateAnswer(Action):
 
     def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         kb = get_knowledge_base()
-        rating, answer_id = rating_of(tracker), tracker.get_slot(SLOT_LAST_OBJECT)
+        rating, answer_id = rating_of(tracker), tracker.get_slot(slots.LAST_OBJECT)
         if not rating or not answer_id:
-            dispatcher.utter_message(text=kb.say("rating_nothing_to_rate"))
-            return []
+            return say(dispatcher, Message(kb.say("rating_nothing_to_rate")))
         save_feedback(
             AnswerRating(
                 sender_id=tracker.sender_id,
@@ -43,8 +42,8 @@ class ActionRateAnswer(Action):
             )
         )
         if rating == "up":
-            dispatcher.utter_message(text=kb.say("rating_thanks_up"))
-        else:
-            buttons = [intent_button(kb.say("button_handoff_start"), "start_handoff")]
-            dispatcher.utter_message(text=kb.say("rating_thanks_down"), buttons=buttons)
-        return []
+            return say(dispatcher, Message(kb.say("rating_thanks_up")))
+        return say(
+            dispatcher,
+            Message(kb.say("rating_thanks_down"), [intent_button(kb.say("button_handoff_start"), "start_handoff")]),
+        )

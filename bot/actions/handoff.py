@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.types import DomainDict
 
@@ -18,19 +18,15 @@ from ka2.helpdesk_store import HandoffRequest, conversation_summary
 from ka2.knowledge import get_knowledge_base
 from ka2.notify import save_and_notify
 
-from .project_matching import NOT_AN_ANSWER, is_side_question, sector_in_message
+from . import slots
+from .forms import AnswerForm, is_side_question, sector_in_message
 from .query import latest_intent, typed_text
-from .rendering import Message, sector_buttons
 from .rendering import render_agency as agency_contacts
+from .rendering import sector_buttons
+from .reply import Message, intent_button, say
 
-NAME, EMAIL, SECTOR, QUESTION, CONFIRMED = (
-    "handoff_name",
-    "handoff_email",
-    "handoff_sector",
-    "handoff_question",
-    "handoff_confirmed",
-)
-HANDOFF_SLOTS = [NAME, EMAIL, SECTOR, QUESTION, CONFIRMED]
+NAME, EMAIL, SECTOR, QUESTION, CONFIRMED = slots.HANDOFF_SLOTS
+HANDOFF_SLOTS = list(slots.HANDOFF_SLOTS)
 EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 NAME_PREFIXES = re.compile(r"^(je m'appelle|je suis|moi c'est|c'est|mon nom est|mon nom c'est|nom\s*:)\s+", re.I)
 MAX_NAME_CHARS = 80
@@ -50,13 +46,13 @@ def clean_name(text: str) -> Optional[str]:
     return name
 
 
-class ValidateHandoffForm(FormValidationAction):
+class ValidateHandoffForm(AnswerForm):
     def name(self) -> str:
         return "validate_handoff_form"
 
     async def extract_handoff_name(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
-        text, intent = typed_text(tracker), latest_intent(tracker)
-        if tracker.get_slot("requested_slot") != NAME or not text or intent in NOT_AN_ANSWER:
+        text, intent = self.answer_to(tracker, NAME), latest_intent(tracker)
+        if not text:
             return {}
         # A bare name ("Awa Diallo") looks like nothing the assistant knows, hence out_of_scope: here
         # it is the answer, unless it is asked as a question.
@@ -68,7 +64,7 @@ class ValidateHandoffForm(FormValidationAction):
         if value is None:
             return {}
         if not value:
-            dispatcher.utter_message(text=get_knowledge_base().say("handoff_name_invalid"))
+            say(dispatcher, Message(get_knowledge_base().say("handoff_name_invalid")))
             return {NAME: None}
         return {NAME: value}
 
@@ -77,7 +73,7 @@ class ValidateHandoffForm(FormValidationAction):
         email = find_email(text)
         if email:
             return {EMAIL: email}
-        if tracker.get_slot("requested_slot") == EMAIL and text and latest_intent(tracker) not in NOT_AN_ANSWER:
+        if self.answer_to(tracker, EMAIL):
             return {EMAIL: ""}
         return {}
 
@@ -85,28 +81,28 @@ class ValidateHandoffForm(FormValidationAction):
         if value is None:
             return {}
         if not find_email(value):
-            dispatcher.utter_message(text=get_knowledge_base().say("handoff_email_invalid"))
+            say(dispatcher, Message(get_knowledge_base().say("handoff_email_invalid")))
             return {EMAIL: None}
         return {EMAIL: value}
 
     async def extract_handoff_sector(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
-        requested = tracker.get_slot("requested_slot")
-        if requested is None and tracker.get_slot("project_sector"):
-            return {SECTOR: tracker.get_slot("project_sector")}  # known from the matching dialogue
+        requested = self.requested(tracker)
+        if requested is None and tracker.get_slot(slots.PROJECT_SECTOR):
+            return {SECTOR: tracker.get_slot(slots.PROJECT_SECTOR)}  # known from the matching dialogue
         if requested != SECTOR:
             return {}
         sector = sector_in_message(get_knowledge_base(), tracker)
         return {SECTOR: sector} if sector else {}
 
     async def extract_handoff_question(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
-        text, intent = typed_text(tracker), latest_intent(tracker)
-        if tracker.get_slot("requested_slot") != QUESTION or not text or intent in NOT_AN_ANSWER:
+        text = self.answer_to(tracker, QUESTION)
+        if not text:
             return {}
         # Here a question is the answer: the user tells the advisor what they want to know.
         return {QUESTION: text[:MAX_QUESTION_CHARS]}
 
     async def extract_handoff_confirmed(self, dispatcher, tracker: Tracker, domain: DomainDict) -> Dict[str, Any]:
-        if tracker.get_slot("requested_slot") != CONFIRMED:
+        if self.requested(tracker) != CONFIRMED:
             return {}
         intent = latest_intent(tracker)
         return {CONFIRMED: intent == "affirm"} if intent in ("affirm", "deny") else {}
@@ -122,8 +118,7 @@ class _AskWithSentence(Action):
         return self.action_name
 
     def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
-        dispatcher.utter_message(text=get_knowledge_base().say(self.message_key))
-        return []
+        return say(dispatcher, Message(get_knowledge_base().say(self.message_key)))
 
 
 class ActionAskHandoffName(_AskWithSentence):
@@ -144,8 +139,7 @@ class ActionAskHandoffSector(Action):
 
     def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         kb = get_knowledge_base()
-        dispatcher.utter_message(text=kb.say("ask_handoff_sector"), buttons=sector_buttons(kb))
-        return []
+        return say(dispatcher, Message(kb.say("ask_handoff_sector"), sector_buttons(kb)))
 
 
 class ActionAskHandoffConfirmed(Action):
@@ -163,11 +157,10 @@ class ActionAskHandoffConfirmed(Action):
             question=tracker.get_slot(QUESTION),
         )
         buttons = [
-            {"title": kb.say("button_handoff_confirm"), "payload": "/affirm"},
-            {"title": kb.say("button_handoff_cancel"), "payload": "/deny"},
+            intent_button(kb.say("button_handoff_confirm"), "affirm"),
+            intent_button(kb.say("button_handoff_cancel"), "deny"),
         ]
-        dispatcher.utter_message(text=text, buttons=buttons)
-        return []
+        return say(dispatcher, Message(text, buttons))
 
 
 class ActionSubmitHandoff(Action):
@@ -180,8 +173,7 @@ class ActionSubmitHandoff(Action):
         kb = get_knowledge_base()
         reset = [SlotSet(slot, None) for slot in HANDOFF_SLOTS]
         if not tracker.get_slot(CONFIRMED):
-            dispatcher.utter_message(text=kb.say("handoff_cancelled"))
-            return reset
+            return say(dispatcher, Message(kb.say("handoff_cancelled")), events=reset)
         sector = kb.entries[tracker.get_slot(SECTOR)]
         agency = kb.entries[sector["agency"]]
         summary = conversation_summary(tracker.events)
@@ -197,9 +189,8 @@ class ActionSubmitHandoff(Action):
             last_messages=summary.messages,
         )
         handoff_id, _ = save_and_notify(request, kb=kb)
-        Message(kb.say("handoff_saved", number=handoff_id, agency=agency["label"])).send(dispatcher)
-        agency_contacts(kb, agency).send(dispatcher)
-        return reset
+        saved = Message(kb.say("handoff_saved", number=handoff_id, agency=agency["label"]))
+        return say(dispatcher, saved, agency_contacts(kb, agency), events=reset)
 
 
 class ActionCancelHandoff(Action):
@@ -207,5 +198,5 @@ class ActionCancelHandoff(Action):
         return "action_cancel_handoff"
 
     def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
-        dispatcher.utter_message(text=get_knowledge_base().say("handoff_cancelled"))
-        return [ActiveLoop(None), SlotSet("requested_slot", None), *[SlotSet(s, None) for s in HANDOFF_SLOTS]]
+        events = [ActiveLoop(None), SlotSet(slots.REQUESTED_SLOT, None), *[SlotSet(s, None) for s in HANDOFF_SLOTS]]
+        return say(dispatcher, Message(get_knowledge_base().say("handoff_cancelled")), events=events)

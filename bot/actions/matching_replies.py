@@ -8,6 +8,7 @@ from ka2.knowledge import KnowledgeBase
 from ka2.matching import MatchResult, PriorityMatch
 
 from .rendering import Message, agency_phrase, has_action, intent_button, sector_buttons, with_source
+from .reply import button
 
 RESTART_PAYLOAD = "/start_matching"
 CHANGE_DESCRIPTION_PAYLOAD = "/change_project_description"
@@ -37,8 +38,8 @@ def ask_profile(kb: KnowledgeBase) -> Message:
     return Message(
         kb.say("ask_organisation_profile"),
         [
-            {"title": kb.say("button_profile_small"), "payload": "/affirm"},
-            {"title": kb.say("button_profile_experienced"), "payload": "/deny"},
+            intent_button(kb.say("button_profile_small"), "affirm"),
+            intent_button(kb.say("button_profile_experienced"), "deny"),
         ],
     )
 
@@ -68,8 +69,8 @@ def render_result(
     kb: KnowledgeBase, sector_id: Optional[str], result: MatchResult, profile: Optional[str]
 ) -> List[Message]:
     end_buttons = [
-        {"title": kb.say("button_change_description"), "payload": CHANGE_DESCRIPTION_PAYLOAD},
-        {"title": kb.say("button_restart_matching"), "payload": RESTART_PAYLOAD},
+        button(kb.say("button_change_description"), CHANGE_DESCRIPTION_PAYLOAD),
+        button(kb.say("button_restart_matching"), RESTART_PAYLOAD),
     ]
     if result.vague or not result.matches:
         return [Message(kb.say("matching_no_result"), end_buttons)]

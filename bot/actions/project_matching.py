@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -17,6 +17,8 @@ from rasa_sdk.types import DomainDict
 from ka2.knowledge import KnowledgeBase, get_knowledge_base
 from ka2.matching import get_matcher
 
+from . import slots
+from .forms import NOT_AN_ANSWER, UNCLEAR, AnswerForm, is_side_question, sector_in_message
 from .matching_replies import (
     ask_description,
     ask_profile,
@@ -24,47 +26,15 @@ from .matching_replies import (
     explain_sectors,
     render_result,
 )
-from .query import SLOT_USER_SECTOR, latest_intent, resolve_entities, typed_text
+from .query import latest_intent, typed_text
 from .rendering import has_action
+from .reply import Message, Reply, intent_button, say
 
-FORM = "project_matching_form"
-SECTOR, DESCRIPTION, PROFILE, DRAFT = (
-    "project_sector",
-    "project_description",
-    "organisation_profile",
-    "project_description_draft",
-)
-FORM_SLOTS = [SECTOR, DESCRIPTION, PROFILE, DRAFT]
-# Messages with these intents are questions or commands, never an answer to the form.
-NOT_AN_ANSWER = {
-    "stop",
-    "request_human",
-    "bot_capabilities",
-    "greet",
-    "goodbye",
-    "thank",
-    "change_project_description",
-    "start_handoff",
-    "rate_answer",
-}
-# Intents that, when asked for an answer, mean "I did not understand you" rather than a side question.
-UNCLEAR = {"nlu_fallback", "describe_project", "affirm", "deny", "dont_know", "inform_sector"}
+FORM = slots.MATCHING_FORM
+SECTOR, DESCRIPTION, PROFILE, DRAFT = slots.MATCHING_SLOTS
+FORM_SLOTS = list(slots.MATCHING_SLOTS)
 PROFILE_BY_INTENT = {"affirm": "small", "deny": "experienced"}
 UNRECOGNISED = "unrecognised"
-# A question has a question mark or is short; a long statement is a description, whatever its intent.
-SHORT_QUESTION_WORDS = 6
-
-
-def is_side_question(intent: str, text: str) -> bool:
-    asks = intent.startswith("ask_") or intent == "out_of_scope"
-    return asks and intent != "ask_priority_matching" and ("?" in text or len(text.split()) <= SHORT_QUESTION_WORDS)
-
-
-def sector_in_message(kb: KnowledgeBase, tracker: Tracker) -> Optional[str]:
-    """The sector the latest message names, by NLU entity or by a knowledge-base synonym."""
-    message = tracker.latest_message or {}
-    found = resolve_entities(kb, message.get("entities") or [], typed_text(tracker)).get("sector", [])
-    return found[0] if found else None
 
 
 def needs_profile(kb: KnowledgeBase, sector_id: Optional[str]) -> bool:
@@ -73,7 +43,7 @@ def needs_profile(kb: KnowledgeBase, sector_id: Optional[str]) -> bool:
     return bool(sector) and has_action(kb, sector, "small_scale_action")
 
 
-class ValidateProjectMatchingForm(FormValidationAction):
+class ValidateProjectMatchingForm(AnswerForm):
     def name(self) -> str:
         return "validate_project_matching_form"
 
@@ -89,7 +59,7 @@ class ValidateProjectMatchingForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         kb = get_knowledge_base()
-        requested = tracker.get_slot("requested_slot")
+        requested = self.requested(tracker)
         intent = latest_intent(tracker)
         if intent in NOT_AN_ANSWER:
             return {}
@@ -111,10 +81,10 @@ class ValidateProjectMatchingForm(FormValidationAction):
         if value is None:  # cleared by a reset: nothing to check
             return {}
         if value == "dont_know":
-            explain_sectors(kb).send(dispatcher)
+            say(dispatcher, explain_sectors(kb))
             return {SECTOR: None}
         if value == UNRECOGNISED:
-            dispatcher.utter_message(text=kb.say("sector_not_recognised"))
+            say(dispatcher, Message(kb.say("sector_not_recognised")))
             return {SECTOR: None}
         if kb.get(value or "") is None or kb.entries[value]["type"] != "sector":
             return {SECTOR: None}
@@ -123,7 +93,7 @@ class ValidateProjectMatchingForm(FormValidationAction):
     async def extract_project_description(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        requested = tracker.get_slot("requested_slot")
+        requested = self.requested(tracker)
         intent = latest_intent(tracker)
         text = typed_text(tracker)
         if not text or intent in NOT_AN_ANSWER or is_side_question(intent, text):
@@ -155,7 +125,7 @@ class ValidateProjectMatchingForm(FormValidationAction):
     async def extract_organisation_profile(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        if tracker.get_slot("requested_slot") != PROFILE:
+        if self.requested(tracker) != PROFILE:
             return {}
         intent = latest_intent(tracker)
         if intent in PROFILE_BY_INTENT:
@@ -173,8 +143,7 @@ class ActionAskProjectSector(Action):
         return "action_ask_project_sector"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
-        ask_sector(get_knowledge_base()).send(dispatcher)
-        return []
+        return say(dispatcher, ask_sector(get_knowledge_base()))
 
 
 class ActionAskProjectDescription(Action):
@@ -183,8 +152,7 @@ class ActionAskProjectDescription(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         kb = get_knowledge_base()
-        ask_description(kb, tracker.get_slot(SECTOR), bool(tracker.get_slot(DRAFT))).send(dispatcher)
-        return []
+        return say(dispatcher, ask_description(kb, tracker.get_slot(SECTOR), bool(tracker.get_slot(DRAFT))))
 
 
 class ActionAskOrganisationProfile(Action):
@@ -192,8 +160,7 @@ class ActionAskOrganisationProfile(Action):
         return "action_ask_organisation_profile"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
-        ask_profile(get_knowledge_base()).send(dispatcher)
-        return []
+        return say(dispatcher, ask_profile(get_knowledge_base()))
 
 
 class ActionMatchPriorities(Action):
@@ -207,10 +174,9 @@ class ActionMatchPriorities(Action):
         sector = tracker.get_slot(SECTOR)
         description = tracker.get_slot(DESCRIPTION) or ""
         result = get_matcher().match(description, sector)
-        for message in render_result(kb, sector, result, tracker.get_slot(PROFILE)):
-            message.send(dispatcher)
         shown = [m.priority_id for m in result.matches]
-        return [SlotSet("knowledge_base_listed_objects", shown)] if shown else []
+        events = [SlotSet(slots.LISTED_OBJECTS, shown)] if shown else []
+        return Reply(render_result(kb, sector, result, tracker.get_slot(PROFILE)), events).send(dispatcher)
 
 
 class ActionResetProjectMatching(Action):
@@ -221,7 +187,7 @@ class ActionResetProjectMatching(Action):
         return "action_reset_project_matching"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
-        known_sector = tracker.get_slot(SLOT_USER_SECTOR)
+        known_sector = tracker.get_slot(slots.USER_SECTOR)
         return [SlotSet(SECTOR, known_sector), SlotSet(DESCRIPTION, None), SlotSet(DRAFT, None)]
 
 
@@ -241,9 +207,6 @@ class ActionCancelProjectMatching(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         kb = get_knowledge_base()
-        dispatcher.utter_message(text=kb.say("matching_cancelled"), buttons=[_restart_button(kb)])
-        return [ActiveLoop(None), SlotSet("requested_slot", None), *[SlotSet(slot, None) for slot in FORM_SLOTS]]
-
-
-def _restart_button(kb: KnowledgeBase) -> Dict[str, str]:
-    return {"title": kb.say("button_restart_matching"), "payload": "/start_matching"}
+        restart = intent_button(kb.say("button_restart_matching"), "start_matching")
+        events = [ActiveLoop(None), SlotSet(slots.REQUESTED_SLOT, None), *[SlotSet(slot, None) for slot in FORM_SLOTS]]
+        return say(dispatcher, Message(kb.say("matching_cancelled"), [restart]), events=events)

@@ -7,23 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
-from rasa_sdk.knowledge_base.utils import (
-    SLOT_LAST_OBJECT,
-    SLOT_LAST_OBJECT_TYPE,
-    SLOT_LISTED_OBJECTS,
-    SLOT_MENTION,
-)
 
 from ka2.knowledge import ENTITY_ENTRY_TYPES, KnowledgeBase
 from ka2.understanding.interpret import Frame, Interpretation, interpret
 
-SLOT_PENDING_QUESTION = "pending_question"
-# The conversation frame (ka2.understanding.Frame), kept in slots so that it survives a restart.
-SLOT_LAST_KINDS = "last_kinds"
-SLOT_LAST_ENTITIES = "last_entities"
-SLOT_USER_SECTOR = "user_sector"
-SLOT_USER_COMMUNITY = "user_community"
-SLOT_ORGANISATION_PROFILE = "organisation_profile"
+from . import slots
 
 
 @dataclass
@@ -91,16 +79,16 @@ def latest_intent(tracker: Tracker) -> str:
 
 
 def frame_from_tracker(tracker: Tracker) -> Frame:
-    entities = tracker.get_slot(SLOT_LAST_ENTITIES)
+    entities = tracker.get_slot(slots.LAST_ENTITIES)
     return Frame(
-        last_kinds=list(tracker.get_slot(SLOT_LAST_KINDS) or []),
+        last_kinds=list(tracker.get_slot(slots.LAST_KINDS) or []),
         last_entities=dict(entities) if isinstance(entities, dict) else {},
-        listed=list(tracker.get_slot(SLOT_LISTED_OBJECTS) or []),
-        last_object=tracker.get_slot(SLOT_LAST_OBJECT),
-        user_sector=tracker.get_slot(SLOT_USER_SECTOR),
-        user_community=tracker.get_slot(SLOT_USER_COMMUNITY),
-        small_organisation=tracker.get_slot(SLOT_ORGANISATION_PROFILE) == "small",
-        pending=tracker.get_slot(SLOT_PENDING_QUESTION),
+        listed=list(tracker.get_slot(slots.LISTED_OBJECTS) or []),
+        last_object=tracker.get_slot(slots.LAST_OBJECT),
+        user_sector=tracker.get_slot(slots.USER_SECTOR),
+        user_community=tracker.get_slot(slots.USER_COMMUNITY),
+        small_organisation=tracker.get_slot(slots.ORGANISATION_PROFILE) == "small",
+        pending=tracker.get_slot(slots.PENDING_QUESTION),
     )
 
 
@@ -121,7 +109,7 @@ def query_from_tracker(kb: KnowledgeBase, tracker: Tracker) -> Query:
         last_object=frame.last_object,
         listed=frame.listed,
         pending=frame.pending,
-        mention=tracker.get_slot(SLOT_MENTION),
+        mention=tracker.get_slot(slots.MENTION),
         intent_ranking=list(message.get("intent_ranking") or []),
         previous_intent=previous_user_intent(tracker.events),
         frame=frame,
@@ -143,9 +131,4 @@ __all__ = [
     "typed_text",
     "years_mentioned",
     "latest_intent",
-    "SLOT_LAST_OBJECT",
-    "SLOT_LAST_OBJECT_TYPE",
-    "SLOT_LISTED_OBJECTS",
-    "SLOT_MENTION",
-    "SLOT_PENDING_QUESTION",
 ]

@@ -5,28 +5,14 @@ Pure functions over the knowledge base; channel-specific formatting happens in t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional
 
 from ka2.knowledge import KnowledgeBase, topic_payload
 
+from .reply import Button, Message, button, intent_button
+
+__all__ = ["Button", "Message", "intent_button"]  # re-exported: the answers build messages from here
 MAX_BUTTONS = 4
-Button = Dict[str, str]
-
-
-@dataclass
-class Message:
-    text: str
-    buttons: List[Button] = field(default_factory=list)
-    response: Optional[str] = None  # a chit-chat response of the domain, sent instead of the text
-
-    def as_kwargs(self) -> Dict[str, Any]:
-        if self.response:
-            return {"response": self.response}
-        return {"text": self.text, "buttons": self.buttons} if self.buttons else {"text": self.text}
-
-    def send(self, dispatcher: Any) -> None:
-        dispatcher.utter_message(**self.as_kwargs())
 
 
 def bullet_list(items: Iterable[str]) -> str:
@@ -45,7 +31,7 @@ def source_line(kb: KnowledgeBase, entry: Dict[str, Any]) -> str:
 
 def button_for(kb: KnowledgeBase, entry_id: str) -> Button:
     entry = kb.entries[entry_id]
-    return {"title": entry.get("button", entry["label"]), "payload": topic_payload(entry_id)}
+    return button(entry.get("button", entry["label"]), topic_payload(entry_id))
 
 
 def role_button(kb: KnowledgeBase, role: str) -> Button:
@@ -65,17 +51,10 @@ def related_buttons(kb: KnowledgeBase, entry: Dict[str, Any], exclude: Iterable[
     # Two entries may share a short button text ("Combien de partenaires ?" for each action): the user
     # could not tell them apart, so those buttons show the entries' own labels instead.
     titles = [b["title"] for b in buttons]
-    for target, button in zip(targets, buttons, strict=False):
-        if titles.count(button["title"]) > 1:
-            button["title"] = kb.entries[target]["label"]
+    for target, shown in zip(targets, buttons, strict=False):
+        if titles.count(shown["title"]) > 1:
+            shown["title"] = kb.entries[target]["label"]
     return buttons
-
-
-def intent_button(title: str, intent: str, **entities: str) -> Button:
-    payload = "/" + intent
-    if entities:
-        payload += "{" + ",".join(f'"{k}":"{v}"' for k, v in entities.items()) + "}"
-    return {"title": title, "payload": payload}
 
 
 def body(kb: KnowledgeBase, entry: Dict[str, Any]) -> str:

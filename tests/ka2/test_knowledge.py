@@ -13,7 +13,7 @@ import pytest
 from ka2.knowledge import KnowledgeError, load_knowledge_base, normalise, topic_payload
 from ka2.text import words
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 SEED = Path(ROOT.parent / "shared" / "seeds" / "000_abbed88192b1b528.txt")
 

@@ -15,7 +15,7 @@ import pytest
 
 from ka2.knowledge import KnowledgeError, load_knowledge_base
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 # The application code (tests and benchmarks may name ids: they check the base's content).
 SCANNED = ["bot", "ka2", "staff", "scripts"]

@@ -11,7 +11,7 @@ from bot.actions.actions import (
     ActionOfferHumanContact,
 )
 
-from .conftest import make_tracker, run_action
+from ..conftest import make_tracker, run_action
 
 
 def ask(intent, text="", entities=None, slots=None):

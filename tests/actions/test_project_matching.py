@@ -16,7 +16,7 @@ from bot.actions.project_matching import (
 )
 from ka2.matching import get_matcher
 
-from .conftest import ROOT, make_tracker, run_action, run_form_validation
+from ..conftest import ROOT, make_tracker, run_action, run_form_validation
 
 FORM = "project_matching_form"
 DESCRIPTIONS = yaml.safe_load((ROOT / "tests" / "data" / "project_descriptions.yml").read_text("utf-8"))["descriptions"]
