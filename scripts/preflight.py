@@ -3,8 +3,9 @@
     python scripts/preflight.py [--model models/ka2.tar.gz] [--knowledge knowledge] [--skip-model]
 
 Checks that the trained model is a readable Rasa model archive (present, gzip/tar intact, with its
-metadata.json), that the knowledge base passes validation and that the spaCy model fr_core_news_md is
-installed. Exit status 1 with "Refusing to start: ..." lines otherwise. scripts/run.sh runs it.
+metadata.json), that every KA2_* environment variable has a usable value (ka2/settings.py), that the
+knowledge base passes validation and that the spaCy model fr_core_news_md is installed. Exit status 1
+with "Refusing to start: ..." lines otherwise. scripts/run.sh runs it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import sys
 import tarfile
 import zlib
@@ -20,6 +20,10 @@ from pathlib import Path
 from typing import List, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the core package is beside this folder
+
+from ka2 import settings  # noqa: E402
+
 SPACY_MODEL = "fr_core_news_md"
 
 
@@ -39,8 +43,16 @@ def check_model(path: Path) -> Optional[str]:
     return None
 
 
+def check_settings() -> Optional[str]:
+    """The first environment variable set to a value the assistant cannot use, named."""
+    try:
+        settings.validate()
+    except settings.SettingsError as error:
+        return f"environment variable {error}."
+    return None
+
+
 def check_knowledge(directory: Path) -> Optional[str]:
-    sys.path.insert(0, str(ROOT))
     from ka2.knowledge import KnowledgeError, load_knowledge_base
 
     try:
@@ -61,13 +73,17 @@ def check_spacy(name: str = SPACY_MODEL) -> Optional[str]:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "ka2.tar.gz")
-    default_knowledge = Path(os.environ.get("KA2_KNOWLEDGE_DIR", ROOT / "knowledge"))
-    parser.add_argument("--knowledge", type=Path, default=default_knowledge)
+    parser.add_argument("--knowledge", type=Path, default=None, help="default: $KA2_KNOWLEDGE_DIR or knowledge/")
     parser.add_argument("--skip-model", action="store_true", help="for the action server alone")
     args = parser.parse_args(argv)
+    settings_problem = check_settings()
+    # An invalid variable is reported above; the knowledge check then uses the default folder.
+    configured = None if settings_problem else settings.KNOWLEDGE_DIR.get()
+    knowledge = args.knowledge or Path(configured or ROOT / "knowledge")
     problems = [
+        settings_problem,
         None if args.skip_model else check_model(args.model),
-        check_knowledge(args.knowledge),
+        check_knowledge(knowledge),
         check_spacy(),
     ]
     problems = [p for p in problems if p]

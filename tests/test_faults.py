@@ -150,6 +150,11 @@ def test_preflight_refuses_an_invalid_knowledge_base(broken_knowledge):
     assert_one_clear_line(result, "knowledge/actions.yml, entry 'action.small_scale', field 'label'")
 
 
+def test_preflight_refuses_an_invalid_environment_variable_by_name():
+    result = run_script([str(BIN / "python"), "scripts/preflight.py"], {"KA2_ACTION_TIMEOUT": "dix"})
+    assert_one_clear_line(result, "KA2_ACTION_TIMEOUT='dix'")
+
+
 def test_preflight_names_a_missing_spacy_model_and_passes_on_the_real_setup():
     sys.path.insert(0, str(ROOT / "scripts"))
     import preflight
