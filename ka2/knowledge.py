@@ -174,7 +174,7 @@ class KnowledgeBase:
 
     @functools.cached_property
     def synonym_index(self) -> Dict[str, Dict[str, str]]:
-        """entity name -> normalised surface form -> entry id."""
+        """Entity name -> normalised surface form -> entry id."""
         index: Dict[str, Dict[str, str]] = {}
         for entity in ENTITY_ENTRY_TYPES:
             forms = index.setdefault(entity, {})
@@ -193,15 +193,17 @@ class KnowledgeBase:
 
     @functools.cached_property
     def mention_forms(self) -> Dict[str, List[Tuple[str, str]]]:
-        """entity name -> (synonym as words, entry id), longest first: what find_mentions looks for."""
+        """Entity name -> (synonym as words, entry id), longest first: what find_mentions looks for."""
         return {
             entity: sorted(((words(form), entry_id) for form, entry_id in forms.items()), key=lambda kv: -len(kv[0]))
             for entity, forms in self.synonym_index.items()
         }
 
     def find_mentions(self, entity: str, text: str) -> List[str]:
-        """Entry ids whose synonyms appear in `text` as whole words, longest match first. Words, not
-        characters: "des ados," and "d'éducation permanente" name their sectors too."""
+        """Entry ids whose synonyms appear in `text` as whole words, longest match first.
+
+        Words, not characters: "des ados," and "d'éducation permanente" name their sectors too.
+        """
         padded = f" {words(text)} "
         hits: List[str] = []
         for form, entry_id in self.mention_forms.get(entity, []):
@@ -379,8 +381,11 @@ def french_date(iso: str) -> str:
 
 
 def rule_values(rule: Dict[str, Any]) -> Dict[str, str]:
-    """A fact's rule as the words its answer uses: {amounts} -> "120 000 €, 250 000 € ou 400 000 €",
-    {deadline_1} -> "20 mai 2021 à 12 h", {start_1} -> "entre le 1er novembre 2021 et le 28 février 2022"."""
+    """A fact's rule as the words its answer uses.
+
+    {amounts} -> "120 000 €, 250 000 € ou 400 000 €", {deadline_1} -> "20 mai 2021 à 12 h", {start_1} ->
+    "entre le 1er novembre 2021 et le 28 février 2022".
+    """
     values = {key: str(value) for key, value in rule.items() if isinstance(value, int) and not isinstance(value, bool)}
     if rule.get("amounts"):
         amounts = [euros(a) for a in rule["amounts"]]

@@ -136,8 +136,10 @@ class PriorityMatcher:
         return MatchResult(best if not vague else [], len(content), vague)
 
     def match_all(self, text: str, limit: int = 6) -> List[PriorityMatch]:
-        """Every priority, of every sector, whose words or meaning the text shares, best first: what
-        answers "l'assurance qualité, c'est dans quel secteur ?" (several sectors may have it)."""
+        """Every priority, of every sector, whose words or meaning the text shares, best first.
+
+        What answers "l'assurance qualité, c'est dans quel secteur ?" (several sectors may have it).
+        """
         doc = self.nlp(text or "")
         content = self._content_tokens(doc)
         vector = _mean_vector(content)
@@ -157,9 +159,11 @@ class PriorityMatcher:
 
 
 def _sector_stems(kb: KnowledgeBase) -> Set[str]:
-    """Stems of the one-word names of the sectors ("sport", "jeunesse", "écoles"). A priority's text that
-    lists the sectors it serves ("la jeunesse et le sport") says nothing of a project's theme, and the
-    sector is asked separately: these words never count as shared text."""
+    """Stems of the one-word names of the sectors ("sport", "jeunesse", "écoles").
+
+    A priority's text that lists the sectors it serves ("la jeunesse et le sport") says nothing of a
+    project's theme, and the sector is asked separately: these words never count as shared text.
+    """
     names = [name for sector in kb.of_type("sector") for name in [sector["label"], *sector.get("synonyms", [])]]
     return {stem(name) for name in names if len(normalise(name).split()) == 1}
 

@@ -1,5 +1,8 @@
-"""Where a project is submitted: the rule of the source document and the complements, as a pure
-function of what the user said (actions, applicant, sectors, community)."""
+"""Where a project is submitted.
+
+The rule of the source document and the complements, as a pure function of what the user said (actions,
+applicant, sectors, community).
+"""
 
 from __future__ import annotations
 

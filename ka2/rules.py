@@ -1,6 +1,9 @@
-"""The user's own case checked against the base's structured rules: a duration, an amount, a number
-of partners, the countries of the partners. Pure functions: values are read from the message, rules
-from the facts' `rule` fields, and each check returns a verdict with the values that decide it."""
+"""The user's own case checked against the base's structured rules.
+
+A duration, an amount, a number of partners, the countries of the partners. Pure functions: values are
+read from the message, rules from the facts' `rule` fields, and each check returns a verdict with the
+values that decide it.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
-"""Issue 13 over the real REST channel: what users say of themselves is kept in the tracker (also
-across a Rasa restart), elliptical follow-ups, corrections, one-shot priority questions answered at
-once, and a fallback that offers the base's best guesses and names the agencies."""
+"""Issue 13 over the real REST channel.
+
+What users say of themselves is kept in the tracker (also across a Rasa restart), elliptical follow-ups,
+corrections, one-shot priority questions answered at once, and a fallback that offers the base's best
+guesses and names the agencies.
+"""
 
 from __future__ import annotations
 

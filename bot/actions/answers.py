@@ -418,8 +418,11 @@ def _min_partners(kb: KnowledgeBase, action_id: str) -> int:
 
 
 def answer_partnership_type(kb: KnowledgeBase, query: Query) -> Reply:
-    """ "Quel type de partenariat ?": the small-scale one for a new or small organisation where the
-    sector has it, else the comparison of the two decentralised formats."""
+    """ "Quel type de partenariat ?".
+
+    The small-scale one for a new or small organisation where the sector has it, else the comparison of the
+    two decentralised formats.
+    """
     understood = query.understood
     small = query.frame.small_organisation or bool(understood and understood.profile.small)
     sector_id = next(iter(query.ids("sector")), None) or query.frame.user_sector
@@ -501,8 +504,11 @@ def answer_more(kb: KnowledgeBase, query: Query) -> Reply:
 
 
 def answer_definition(kb: KnowledgeBase, query: Query) -> Reply:
-    """ "C'est quoi X ?": the entry X names, else the definition of the KA2 (also when the KA2 is named
-    beside a priority or an activity mentioned in passing)."""
+    """ "C'est quoi X ?".
+
+    The entry X names, else the definition of the KA2 (also when the KA2 is named beside a priority or an
+    activity mentioned in passing).
+    """
     named_ka2 = bool(KA2_NAMED.search(words(query.text)))
     entity_types = ("applicant", "action_type", "agency", "management") + (() if named_ka2 else ("theme", "activity"))
     for entity in entity_types:

@@ -1,5 +1,7 @@
-"""Handoff to a person: a form collects the user's name, email, sector and question, then the request
-is stored (and notified) for the helpdesk of the right agency.
+"""Handoff to a person.
+
+A form collects the user's name, email, sector and question, then the request is stored (and notified)
+for the helpdesk of the right agency.
 
 Slots are filled by the `extract_*` methods: a side question is not taken for a name, and an
 email address is recognised wherever it is in the message.

@@ -1,6 +1,8 @@
-"""Questions about priorities: a sector's list, "which priority covers X?", "is X a priority of
-sector Y?", "in which sectors is X?", and a project described in one message (the matcher at once,
-then the offer of the guided dialogue)."""
+"""Questions about priorities.
+
+A sector's list, "which priority covers X?", "is X a priority of sector Y?", "in which sectors is X?",
+and a project described in one message (the matcher at once, then the offer of the guided dialogue).
+"""
 
 from __future__ import annotations
 

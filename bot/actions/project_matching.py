@@ -180,8 +180,11 @@ class ActionMatchPriorities(Action):
 
 
 class ActionResetProjectMatching(Action):
-    """Start again: forget the project's answers, but not what the user said of themselves (their
-    sector, a small or new organisation): the dialogue never asks what it already knows."""
+    """Start again.
+
+    Forget the project's answers, but not what the user said of themselves (their sector, a small or new
+    organisation): the dialogue never asks what it already knows.
+    """
 
     def name(self) -> str:
         return "action_reset_project_matching"

@@ -36,8 +36,11 @@ if not settings.LAZY_MATCHER.get():
 
 
 def release_freed_memory() -> None:
-    """Give the heap freed by loading (spaCy's model files are parsed into short-lived objects) back
-    to the system: glibc keeps it otherwise, about 30 MB of the action server's resident memory."""
+    """Give the heap freed by loading back to the system.
+
+    spaCy's model files are parsed into short-lived objects; glibc keeps the memory otherwise, about 30 MB
+    of the action server's resident memory.
+    """
     gc.collect()
     libc = ctypes.util.find_library("c")
     if libc:

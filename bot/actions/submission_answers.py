@@ -1,5 +1,8 @@
-"""Where to submit and who manages what: the routing rule of ka2.routing, said the way an agency
-would ("Déposez auprès du BIJ : ..."), with a verdict when the user proposed an agency."""
+"""Where to submit and who manages what.
+
+The routing rule of ka2.routing, said the way an agency would ("Déposez auprès du BIJ : ..."), with a
+verdict when the user proposed an agency.
+"""
 
 from __future__ import annotations
 

@@ -36,8 +36,10 @@ def _content(text: str) -> List[str]:
 
 @dataclass(frozen=True)
 class _Forms:
-    """Every entity type's forms, grouped by their number of words for the fuzzy pass: one rapidfuzz
-    call per window of the message, whatever the number of entity types."""
+    """Every entity type's forms, grouped by their number of words for the fuzzy pass.
+
+    One rapidfuzz call per window of the message, whatever the number of entity types.
+    """
 
     by_length: Dict[int, Tuple[Tuple[str, ...], Tuple[Tuple[str, str], ...]]]  # n -> (forms, (entity, id))
 
@@ -77,7 +79,7 @@ def _fuzzy(kb: KnowledgeBase, wanted: Set[str], tokens: List[str]) -> Dict[str, 
 
 
 def find_entities(kb: KnowledgeBase, text: str, fuzzy: bool = True) -> Dict[str, List[str]]:
-    """entity name -> entry ids named in `text`, in order of appearance where exact."""
+    """Entity name -> entry ids named in `text`, in order of appearance where exact."""
     found: Dict[str, List[str]] = {}
     for entity in ENTITY_ENTRY_TYPES:
         hits = kb.find_mentions(entity, text)
@@ -109,8 +111,11 @@ def mention_positions(kb: KnowledgeBase, entity: str, text: str) -> List[Tuple[i
 
 
 def without_mentions(kb: KnowledgeBase, text: str, entity_types: Tuple[str, ...]) -> str:
-    """The message's normalised words without those that name the given entity types: what is left
-    says what the message is about ("l'employabilité, c'est une priorité du secteur scolaire ?")."""
+    """The message's normalised words without those that name the given entity types.
+
+    What is left says what the message is about ("l'employabilité, c'est une priorité du secteur scolaire
+    ?").
+    """
     tokens = words(text).split()
     drop = {
         i

@@ -1,5 +1,7 @@
-"""One message understood in its conversation: the question kinds it asks, the knowledge entities it
-is about, and what it says of the user, with elliptical follow-ups resolved against the frame.
+"""One message understood in its conversation.
+
+The question kinds it asks, the knowledge entities it is about, and what it says of the user, with
+elliptical follow-ups resolved against the frame.
 
 The intent classifier is one signal among three: the cues of knowledge/understanding.yml (what is
 asked, in any wording), the entities found from the base itself (what it is about), and the frame
@@ -300,8 +302,10 @@ NEEDS_ENTITY = {"contact": ("agency", "community"), "compare": ("action_type",)}
 
 
 def _fit_entities(kinds: List[str], entities: Dict[str, List[str]], from_cue: bool) -> List[str]:
-    """A priority question that names an action or an agency and no priority is a question about that
-    entity ("les Teacher Academies, ça rentre dans quelle action ?", "EACEA ça veut dire quoi ?")."""
+    """A priority question naming an action or an agency, and no priority, asks about that entity.
+
+    As in "les Teacher Academies, ça rentre dans quelle action ?" or "EACEA ça veut dire quoi ?".
+    """
     if kinds and kinds[0] in PRIORITY_KINDS and not entities.get("theme") and not entities.get("sector"):
         if any(entities.get(e) for e in NOT_PRIORITY_SUBJECTS):
             return ["definition"]

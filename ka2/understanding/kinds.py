@@ -1,5 +1,8 @@
-"""Question kinds: what a message asks (a duration, where to submit, a count...), from the cues of
-knowledge/understanding.yml. Pure functions over the normalised words of the message."""
+"""Question kinds.
+
+What a message asks (a duration, where to submit, a count...), from the cues of
+knowledge/understanding.yml. Pure functions over the normalised words of the message.
+"""
 
 from __future__ import annotations
 

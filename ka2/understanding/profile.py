@@ -1,5 +1,8 @@
-"""What users say about themselves and their project: the sector the project's impact targets
-(which may differ from the organisation's type), their community, a small or new organisation."""
+"""What users say about themselves and their project.
+
+The sector the project's impact targets (which may differ from the organisation's type), their
+community, a small or new organisation.
+"""
 
 from __future__ import annotations
 

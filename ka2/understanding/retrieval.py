@@ -1,7 +1,10 @@
-"""The base's entries nearest to a message, by TF-IDF over character n-grams of their labels,
-synonyms, keywords and texts: the best guesses a fallback offers when the question is not understood.
+"""The base's entries nearest to a message, by TF-IDF over character n-grams.
 
-Plain Python over a few hundred entries: scikit-learn would add ~40 MB to the action server for it."""
+The n-grams of their labels, synonyms, keywords and texts give the best guesses a fallback offers when
+the question is not understood.
+
+Plain Python over a few hundred entries: scikit-learn would add ~40 MB to the action server for it.
+"""
 
 from __future__ import annotations
 

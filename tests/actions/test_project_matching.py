@@ -1,5 +1,8 @@
-"""The priority-matching dialogue: the matcher's quality on labelled descriptions, the form's
-validation with rasa_sdk's real Tracker and dispatcher, and the result's format."""
+"""The priority-matching dialogue.
+
+The matcher's quality on labelled descriptions, the form's validation with rasa_sdk's real Tracker and
+dispatcher, and the result's format.
+"""
 
 from __future__ import annotations
 

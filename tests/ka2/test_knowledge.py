@@ -54,8 +54,11 @@ def _texts(value) -> list:
 
 @pytest.mark.skipif(not SEED.exists(), reason="the source document is not beside the repository")
 def test_every_sentence_and_bullet_of_the_source_document_is_in_the_base(kb):
-    """In an answer, a priority's text or, where the answer corrects the document, the entry's
-    `source.quote` (the document's own wording). Headings ("Secteur de la jeunesse :") excepted."""
+    """Every sentence of the document is in the base.
+
+    In an answer, a priority's text or, where the answer corrects the document, the entry's `source.quote`
+    (the document's own wording). Headings ("Secteur de la jeunesse :") excepted.
+    """
     held = " ".join(words(t) for entry in kb.entries.values() for t in _texts(entry))
     missing = []
     for line in SEED.read_text("utf-8").splitlines():

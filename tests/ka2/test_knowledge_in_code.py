@@ -31,7 +31,7 @@ def _python_files() -> Iterator[Path]:
 
 
 def _docstrings(tree: ast.AST) -> Set[int]:
-    """ids of the docstring nodes: prose may quote an example id."""
+    """Ids of the docstring nodes: prose may quote an example id."""
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:

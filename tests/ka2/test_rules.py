@@ -1,5 +1,8 @@
-"""ka2.rules: the user's own case against the base's structured rules, inside, outside and at the
-bounds, several values at once, values in words (Belgian numbers too)."""
+"""ka2.rules.
+
+The user's own case against the base's structured rules, inside, outside and at the bounds, several
+values at once, values in words (Belgian numbers too).
+"""
 
 from __future__ import annotations
 

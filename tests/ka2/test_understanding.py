@@ -1,6 +1,9 @@
-"""ka2.understanding: question kinds, knowledge entities and follow-ups, from phrasings written for
-these tests (formal, SMS, typos, no accents, English, keyword only). No classifier: the intent is
-"nlu_fallback" unless a row gives one, so what is checked is what the cues and the base understand."""
+"""ka2.understanding.
+
+Question kinds, knowledge entities and follow-ups, from phrasings written for these tests (formal, SMS,
+typos, no accents, English, keyword only). No classifier: the intent is "nlu_fallback" unless a row
+gives one, so what is checked is what the cues and the base understand.
+"""
 
 from __future__ import annotations
 
