@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # No telemetry: CI and agency servers are offline, and users' questions stay on the machine.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install run shell actions train test test-fast test-core test-scale check-knowledge generate-nlu bench bench-matcher lint lock clean web-deps browser
+.PHONY: help install run shell actions train test test-fast test-core test-scale check-knowledge generate-nlu bench bench-matcher lint types lock clean web-deps browser
 
 help:
 	@echo "make run              install, train if the data changed, start the assistant (REST + socketio on :5005, actions on :5055, demo page on :8000)"
@@ -27,7 +27,9 @@ help:
 	@echo "make generate-nlu     regenerate NLU synonyms and lookups from knowledge/"
 	@echo "make train            train the model if the data changed"
 	@echo "make bench            benchmarks: NLU pipelines, latency, memory, training time (bench/results.json)"
-	@echo "make lint             ruff on every package (run by .ci/run)"
+	@echo "make lint             ruff check and ruff format --check on every package (run by .ci/run)"
+	@echo "make types            mypy, strict on the core package ka2 (run by .ci/run)"
+	@echo "make test-fast        every test that starts no server and no browser (pytest -m 'not stack'), under a minute"
 	@echo "make test-core        the core's and the knowledge base's tests, in seconds"
 	@echo "make lock             re-resolve requirements.lock from requirements.in"
 
@@ -95,7 +97,10 @@ test: train check-knowledge web-deps browser
 test-core: $(VENV)/.installed
 	$(BIN)/python -m pytest -q tests/ka2
 
-test-fast: test-core
+# Every test but those that start servers or a browser (the `stack` marker, tests/conftest.py): no
+# model training, no port; under a minute.
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -m "not stack"
 
 # Two Rasa instances + one action server on PostgreSQL and Redis (installed from Debian packages if
 # missing), 50 conversations x 6 turns, then a PostgreSQL outage; bounded to 20 minutes.
@@ -113,6 +118,12 @@ bench: $(GENERATED_NLU) | $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check bot ka2 tests scripts staff bench
+	$(BIN)/ruff format --check bot ka2 tests scripts staff bench
+
+# Type checking (pyproject.toml [tool.mypy]): strict on ka2, which imports neither rasa nor rasa_sdk.
+types: $(VENV)/.installed
+	@test -x $(BIN)/mypy || { echo "mypy is missing from the virtualenv: it belongs in requirements.in (make lock, make install)"; exit 1; }
+	$(BIN)/mypy
 
 clean:
 	rm -rf models .pytest_cache results

@@ -12,7 +12,7 @@ import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple, cast
 
 import jsonschema
 import yaml
@@ -230,7 +230,7 @@ def _schema_error(file: str, entries: List[Any], error: jsonschema.ValidationErr
     path = list(error.absolute_path)
     index = path[0] if path and isinstance(path[0], int) else None
     entry = entries[index] if index is not None else None
-    entry_id = str(entry.get("id", f"#{index + 1}")) if isinstance(entry, dict) else f"#{index}"
+    entry_id = str(entry.get("id", f"#{index + 1}")) if isinstance(entry, dict) and index is not None else f"#{index}"
     field_name = ".".join(str(p) for p in path[1:])
     if error.validator == "required":
         missing = [f for f in error.validator_value if not (isinstance(entry, dict) and f in entry)]
@@ -424,7 +424,9 @@ def load_knowledge_base(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBas
     sources_doc = _read_yaml(directory / SOURCES_FILE)
     if not isinstance(sources_doc, dict) or not isinstance(sources_doc.get("sources"), list):
         raise KnowledgeError(SOURCES_FILE, "must hold a 'sources' list", field_name="sources")
-    sources = {s.get("id"): s for s in sources_doc["sources"] if isinstance(s, dict)}
+    sources: Dict[str, Dict[str, Any]] = {
+        cast(str, s.get("id")): s for s in sources_doc["sources"] if isinstance(s, dict)
+    }
     messages_doc = _read_yaml(directory / MESSAGES_FILE)
     messages = messages_doc.get("messages") if isinstance(messages_doc, dict) else None
     if not isinstance(messages, dict) or not messages:

@@ -78,7 +78,8 @@ def stem(word: str) -> str:
     return normalise(word)[:STEM_LENGTH]
 
 
-def load_nlp():
+def load_nlp() -> Any:
+    """The French spaCy model, without the parts matching does not use."""
     import spacy
 
     # The parser and NER are not needed; the lemmatizer needs the morphologizer's POS tags.
@@ -89,14 +90,14 @@ def load_nlp():
 
 
 class PriorityMatcher:
-    def __init__(self, kb: KnowledgeBase, nlp) -> None:
+    def __init__(self, kb: KnowledgeBase, nlp: Any) -> None:
         self.kb = kb
         self.nlp = nlp
         self.sector_stems = _sector_stems(kb)
         self.profiles = {p["id"]: self._profile(p) for p in kb.of_type("priority")}
         self.horizontal_ids = {p["id"] for p in kb.of_type("priority", scope="horizontal")}
 
-    def _content_tokens(self, doc) -> List[Any]:
+    def _content_tokens(self, doc: Any) -> List[Any]:
         return [
             t
             for t in doc
@@ -168,14 +169,14 @@ def _sector_stems(kb: KnowledgeBase) -> Set[str]:
     return {stem(name) for name in names if len(normalise(name).split()) == 1}
 
 
-def _mean_vector(tokens: Sequence[Any]):
+def _mean_vector(tokens: Sequence[Any]) -> Any:
     import numpy
 
     vectors = [t.vector for t in tokens if t.has_vector]
     return numpy.mean(vectors, axis=0) if vectors else None
 
 
-def _cosine(a, b) -> float:
+def _cosine(a: Any, b: Any) -> float:
     import numpy
 
     if a is None or b is None:
@@ -184,7 +185,7 @@ def _cosine(a, b) -> float:
     return float(numpy.dot(a, b) / norm) if norm else 0.0
 
 
-def _original_span(doc, phrase: str) -> str:
+def _original_span(doc: Any, phrase: str) -> str:
     """The user's own wording of a matched phrase ("primo-arrivantes" for "primo arrivant")."""
     tokens = [t for t in doc if normalise(t.text)]
     for start in range(len(tokens)):
@@ -192,13 +193,15 @@ def _original_span(doc, phrase: str) -> str:
         for end in range(start, len(tokens)):
             joined = f"{joined} {normalise(tokens[end].text)}".strip()
             if joined.startswith(phrase):
-                return doc.text[tokens[start].idx : tokens[end].idx + len(tokens[end].text)].lower()
+                return str(doc.text[tokens[start].idx : tokens[end].idx + len(tokens[end].text)]).lower()
             if not phrase.startswith(joined):
                 break
     return phrase
 
 
-def _score(profile: _Profile, doc, content: Sequence[Any], vector, text: str) -> Tuple[float, Tuple[str, ...]]:
+def _score(
+    profile: _Profile, doc: Any, content: Sequence[Any], vector: Any, text: str
+) -> Tuple[float, Tuple[str, ...]]:
     keyword_words: List[str] = []
     text_words: List[str] = []
     for token in content:

@@ -29,7 +29,7 @@ def community_agency(kb: KnowledgeBase, community: Optional[str], agency_id: str
     """The agency of the applicant's community in place of the Fédération Wallonie-Bruxelles' one."""
     if not community:
         return agency_id
-    return kb.entries[community]["agency_for"].get(agency_id, agency_id)
+    return str(kb.entries[community]["agency_for"].get(agency_id, agency_id))
 
 
 def route(

@@ -299,5 +299,5 @@ def other_action_fits(kb: KnowledgeBase, action_id: str, case: Case) -> Optional
         if other["id"] != action_id:
             verdicts = check_case(kb, other["id"], case)
             if verdicts and all(v.ok for v in verdicts):
-                return other["id"]
+                return str(other["id"])
     return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Dict, Generic, List, Mapping, Optional, Tuple, TypeVar
+from typing import Any, Dict, Generic, List, Mapping, Optional, Tuple, TypeVar
 
 T = TypeVar("T")
 TRUE = {"1", "true", "yes", "on", "oui"}
@@ -107,7 +107,7 @@ class Words(Setting[Tuple[str, ...]]):
         return tuple(word for word in value.replace(",", " ").split() if word)
 
 
-REGISTRY: Dict[str, Setting] = {}
+REGISTRY: Dict[str, Setting[Any]] = {}
 
 
 def declare(setting: Setting[T]) -> Setting[T]:

@@ -282,3 +282,34 @@ def start_rasa_patiently(stack: Stack, timeout: float = 600) -> None:
         if "not ready" not in str(error) or not rasa:
             raise
         wait_for(stack.url + "/", rasa[-1], stack.workdir / "rasa.log", timeout=timeout)
+
+
+# --- the `stack` marker: tests that start servers (Rasa, the action server) or a browser ------------
+# A test gets it when one of its fixtures, at any depth, starts them (its code builds a Stack, calls
+# running_stack, opens a Browser or a Cluster), so a new stack test needs no marker of its own.
+# `make test-fast` runs `pytest -m "not stack"`.
+STACK_STARTERS = ("Stack(", "running_stack(", "Browser(", "Cluster(")
+
+
+def _starts_servers(fixturedef: Any, seen: Dict[Any, bool]) -> bool:
+    func = fixturedef.func
+    if func not in seen:
+        try:
+            import inspect
+
+            source = inspect.getsource(func)
+        except (OSError, TypeError):
+            source = ""
+        seen[func] = any(starter in source for starter in STACK_STARTERS)
+    return seen[func]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    seen: Dict[Any, bool] = {}
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("stack"):
+            continue
+        defs = [d for name in info.names_closure for d in info.name2fixturedefs.get(name, ())]
+        if any(_starts_servers(d, seen) for d in defs):
+            item.add_marker(pytest.mark.stack)

@@ -9,6 +9,8 @@ import pytest
 
 from .conftest import BIN, OUTPUT, ROOT, model_path
 
+# Each test runs the trained model through rasa's CLI (minutes): with the stack tests.
+pytestmark = pytest.mark.stack
 HELDOUT = ROOT / "tests" / "data" / "nlu_heldout.yml"
 MIN_HELDOUT_ACCURACY = 0.95  # measured 0.978 with config.yml (README, Performance)
 

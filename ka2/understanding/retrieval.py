@@ -23,9 +23,9 @@ MIN_SIMILARITY = 0.12
 NGRAMS = (3, 4, 5)
 
 
-def _ngrams(text: str) -> Counter:
+def _ngrams(text: str) -> Counter[str]:
     """Character n-grams within words, padded ("char_wb"): " ka2 " -> " ka", "ka2", "a2 "..."""
-    grams: Counter = Counter()
+    grams: Counter[str] = Counter()
     for word in text.split():
         padded = f" {word} "
         for n in NGRAMS:
@@ -33,7 +33,7 @@ def _ngrams(text: str) -> Counter:
     return grams
 
 
-def _weights(grams: Counter, idf: Dict[str, float]) -> Dict[str, float]:
+def _weights(grams: Counter[str], idf: Dict[str, float]) -> Dict[str, float]:
     """Sublinear TF times IDF, L2-normalised."""
     weighted = {g: (1 + math.log(c)) * idf.get(g, 0.0) for g, c in grams.items()}
     norm = math.sqrt(sum(w * w for w in weighted.values())) or 1.0
@@ -57,7 +57,7 @@ def _document(entry: Dict[str, Any]) -> str:
 def _index(kb: KnowledgeBase) -> _Index:
     entries = [e for e in kb.entries.values() if e["type"] in GUESS_TYPES]
     grams = [_ngrams(_document(e)) for e in entries]
-    frequency: Counter = Counter(g for doc in grams for g in doc)
+    frequency: Counter[str] = Counter(g for doc in grams for g in doc)
     idf = {g: math.log((1 + len(grams)) / (1 + df)) + 1 for g, df in frequency.items()}
     return _Index([e["id"] for e in entries], idf, [_weights(doc, idf) for doc in grams])
 
