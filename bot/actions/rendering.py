@@ -8,25 +8,13 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Optional
 
 from ka2.knowledge import KnowledgeBase, topic_payload
+from ka2.wording import body, bullet_list, source_line
 
 from .reply import Button, Message, button, intent_button
 
-__all__ = ["Button", "Message", "intent_button"]  # re-exported: the answers build messages from here
+# Re-exported: the answers build messages from here (and staff/search.py reads body and source_line).
+__all__ = ["Button", "Message", "body", "bullet_list", "intent_button", "source_line"]
 MAX_BUTTONS = 4
-
-
-def bullet_list(items: Iterable[str]) -> str:
-    return "\n".join(f"- {item}" for item in items)
-
-
-def source_line(kb: KnowledgeBase, entry: Dict[str, Any]) -> str:
-    source = entry["source"]
-    title = kb.sources[source["ref"]]["title"]
-    line = kb.say("source_line", title=title, section=source["section"], year=entry["year"])
-    # Part of the text comes from another source (the verified complements beside the document).
-    for other in source.get("also", []):
-        line += " " + kb.say("source_also", title=kb.sources[other]["title"])
-    return line
 
 
 def button_for(kb: KnowledgeBase, entry_id: str) -> Button:
@@ -55,17 +43,6 @@ def related_buttons(kb: KnowledgeBase, entry: Dict[str, Any], exclude: Iterable[
         if titles.count(shown["title"]) > 1:
             shown["title"] = kb.entries[target]["label"]
     return buttons
-
-
-def body(kb: KnowledgeBase, entry: Dict[str, Any]) -> str:
-    """The entry's own text: answer (or priority text), its sub-items, the items it lists."""
-    parts = [entry.get("answer") or entry.get("text") or entry["label"]]
-    if entry.get("sub_items"):
-        parts.append(bullet_list(entry["sub_items"]))
-    listed = kb.listed(entry)
-    if listed:
-        parts.append(bullet_list(item["label"] for item in listed))
-    return "\n".join(p.strip() for p in parts)
 
 
 def with_source(kb: KnowledgeBase, text: str, entry: Dict[str, Any]) -> str:
