@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterable, List, Optional
 from ka2.knowledge import KnowledgeBase, topic_payload
 from ka2.wording import body, bullet_list, source_line
 
-from .reply import Button, Message, button, intent_button
+from .reply import Button, Message, button, intent_button, sourced
 
 # Re-exported: the answers build messages from here (and staff/search.py reads body and source_line).
 __all__ = ["Button", "Message", "body", "bullet_list", "intent_button", "source_line"]
@@ -46,9 +46,8 @@ def related_buttons(kb: KnowledgeBase, entry: Dict[str, Any], exclude: Iterable[
 
 
 def with_source(kb: KnowledgeBase, text: str, entry: Dict[str, Any]) -> str:
-    # One newline, not two: channels split a text into bubbles at blank lines, and the source
-    # belongs in the same bubble as the answer it backs.
-    return f"{text}\n{source_line(kb, entry)}"
+    """The text with the entry's source line under it, as `Message(text, source=...)` renders it."""
+    return sourced(text, source_line(kb, entry))
 
 
 def render_entry(kb: KnowledgeBase, entry: Dict[str, Any], buttons: Optional[List[Button]] = None) -> Message:

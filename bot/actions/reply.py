@@ -27,6 +27,13 @@ def intent_button(title: str, intent: str, **entities: str) -> Button:
     return button(title, payload)
 
 
+def sourced(text: str, source: str) -> str:
+    """A text with its source line under it."""
+    # One newline, not two: channels split a text into bubbles at blank lines, and the source
+    # belongs in the same bubble as the answer it backs.
+    return f"{text}\n{source}"
+
+
 @dataclass
 class Message:
     """One bubble: its text (or a domain response), its buttons, the source line that backs it."""
@@ -38,9 +45,7 @@ class Message:
 
     @property
     def full_text(self) -> str:
-        # One newline, not two: channels split a text into bubbles at blank lines, and the source
-        # belongs in the same bubble as the answer it backs.
-        return f"{self.text}\n{self.source}" if self.source else self.text
+        return sourced(self.text, self.source) if self.source else self.text
 
     def as_kwargs(self) -> Dict[str, Any]:
         """The arguments of `dispatcher.utter_message` for this message."""
