@@ -26,11 +26,17 @@ INVALID = [
 ]
 
 
+def stock_check():
+    """Rasa's own check, whether or not `python -m bot.server` installed the compiled one in this process."""
+    current = RemoteAction._validate_action_result
+    return getattr(current, "__wrapped__", current)
+
+
 @pytest.mark.parametrize("response", VALID)
 def test_valid_responses_accepted_like_rasa(response):
     stock = RemoteAction("x", None)
     assert action_calls.validate_action_result(response) is True
-    assert RemoteAction._validate_action_result.__wrapped__(stock, response) is True
+    assert stock_check()(stock, response) is True
 
 
 @pytest.mark.parametrize("response", INVALID)
@@ -38,7 +44,7 @@ def test_invalid_responses_refused_like_rasa(response):
     with pytest.raises(ValidationError) as compiled:
         action_calls.validate_action_result(response)
     with pytest.raises(ValidationError) as stock:
-        RemoteAction._validate_action_result.__wrapped__(RemoteAction("x", None), response)
+        stock_check()(RemoteAction("x", None), response)
     assert compiled.value.message == stock.value.message
     assert "Failed to validate Action server response" in compiled.value.message
 
