@@ -148,6 +148,9 @@ STAFF_SECRET = declare(
 STAFF_HOST = declare(Text("KA2_STAFF_HOST", "127.0.0.1", "adresse d'écoute de la console du personnel"))
 STAFF_PORT = declare(Integer("KA2_STAFF_PORT", 8001, "port de la console du personnel", minimum=1, maximum=65535))
 STAFF_URL = declare(Text("KA2_STAFF_URL", None, "adresse publique de la console, pour les liens envoyés par e-mail"))
+STAFF_BASE_PATH = declare(
+    Text("KA2_STAFF_BASE_PATH", "", "préfixe des adresses de la console derrière un proxy (ex. /console)")
+)
 STAFF_SECURE_COOKIES = declare(
     Flag("KA2_STAFF_SECURE_COOKIES", False, "1 : cookies de session « Secure » (console servie en HTTPS)")
 )

@@ -122,6 +122,7 @@ class Config:
         self.host = settings.STAFF_HOST.get(env)
         self.port = settings.STAFF_PORT.get(env)
         self.public_url = (settings.STAFF_URL.get(env) or f"http://{self.host}:{self.port}").rstrip("/")
+        self.base = (settings.STAFF_BASE_PATH.get(env) or "").rstrip("/")
         self.retention_days = settings.RETENTION_DAYS.get(env)
         self.tracker_url = tracker_db_url(env)
         self.helpdesk_url = helpdesk_db_url(env)
@@ -143,6 +144,7 @@ def create_app(env: Optional[Mapping[str, str]] = None) -> Sanic:
         verdict_labels=VERDICT_LABELS,
         action_labels=ACTION_LABELS,
         speakers=notify.SPEAKERS,
+        base=config.base,
     )
     tracker = sa.create_engine(config.tracker_url, future=True)
     # Create the staff tables at start-up, not on the first request.
@@ -167,7 +169,7 @@ def create_app(env: Optional[Mapping[str, str]] = None) -> Sanic:
         cookie = resp.cookies[name]
         cookie["httponly"] = True
         cookie["samesite"] = "Strict" if name == SESSION_COOKIE else "Lax"
-        cookie["path"] = "/"
+        cookie["path"] = config.base or "/"
         cookie["max-age"] = max_age
         if config.secure_cookies:
             cookie["secure"] = True
@@ -190,7 +192,7 @@ def create_app(env: Optional[Mapping[str, str]] = None) -> Sanic:
         public = request.path in PUBLIC_PATHS or request.path.startswith("/static/")
         if request.ctx.user is None and not public:
             if request.method == "GET" and not request.path.endswith((".csv", ".yml")):
-                return response.redirect("/connexion?suite=" + quote(request.path))
+                return response.redirect(config.base + "/connexion?suite=" + quote(request.path))
             return response.text("Session requise : connectez-vous.", status=401)
         if request.method == "POST":
             submitted = request.form.get("csrf") if request.form else None
@@ -228,7 +230,7 @@ def create_app(env: Optional[Mapping[str, str]] = None) -> Sanic:
         return render(request, "message.html", code=status, title=message, message=message)
 
     def redirect(path: str, **params: str) -> response.HTTPResponse:
-        return response.redirect(path + ("?" + urlencode(params) if params else ""), status=303)
+        return response.redirect(config.base + path + ("?" + urlencode(params) if params else ""), status=303)
 
     def form(request: Request, name: str) -> str:
         return (request.form.get(name) or "").strip() if request.form else ""
@@ -294,7 +296,7 @@ def create_app(env: Optional[Mapping[str, str]] = None) -> Sanic:
         staff_store.create_session(auth.keyed_hash(config.secret, token), user.id, config.session_minutes, db)
         staff_store.audit(user.email, "connexion", address(request), db)
         target = suite if suite.startswith("/") and not suite.startswith("//") else "/demandes"
-        resp = response.redirect(target, status=303)
+        resp = response.redirect(config.base + target, status=303)
         set_cookie(resp, SESSION_COOKIE, token, config.session_minutes * 60)
         return resp
 
