@@ -6,6 +6,8 @@ ka2-staff stats --since 2025-01-01
 ka2-staff handoffs list | show ID | done ID
 ka2-staff forget SENDER
 ka2-staff purge --days 180
+ka2-staff users add EMAIL --agency bij|aef|all     (accounts of the web console, staff/web)
+ka2-staff web
 """
 
 from __future__ import annotations
