@@ -129,7 +129,13 @@ def check_page(browser: Browser, shot: str = "") -> None:
         browser.viewport(width=1280, height=800)
 
 
-def sign_in(web: Dict[str, Any], email: str, password: str = PASSWORD) -> None:
+def refused(browser: Browser, status: int) -> None:
+    """The page was answered with an error status, which Chromium reports on its console: only that."""
+    problems = browser.problems()
+    assert problems and all(f"status of {status}" in p for p in problems), problems
+
+
+def sign_in(web: Dict[str, Any], email: str, password: str = PASSWORD, expect: str = "Demandes de contact") -> None:
     browser = web["browser"]
     browser.goto(url=web["console"].url + "/connexion")
     if browser.count(selector="button", text="Se déconnecter"):
@@ -138,12 +144,14 @@ def sign_in(web: Dict[str, Any], email: str, password: str = PASSWORD) -> None:
     browser.fill(selector="#email", value=email)
     browser.fill(selector="#password", value=password)
     browser.click(selector="button[type=submit]", text="Se connecter")
+    browser.wait(selector="h1", text=expect)
 
 
 def test_sign_in_refuses_a_wrong_password_then_opens_the_inbox(web):
     browser = web["browser"]
-    sign_in(web, "bij@example.org", "pas le bon mot de passe")
+    sign_in(web, "bij@example.org", "pas le bon mot de passe", expect="Connexion")
     browser.wait(selector=".error", text="Adresse e-mail ou mot de passe incorrect.")
+    refused(browser, 401)
     check_page(browser, "connexion")
     sign_in(web, "bij@example.org")
     browser.wait(selector="h1", text="Demandes de contact")
@@ -168,6 +176,7 @@ def test_each_agency_sees_only_its_requests(web):
     assert browser.evaluate(expression="document.querySelectorAll('main b, main script').length") == 0
     browser.goto(url=f"{web['console'].url}/demandes/{web['youth']}")
     assert browser.text(selector="h1") == "Page introuvable."
+    refused(browser, 404)
     sign_in(web, "admin@example.org")
     inbox = browser.text(selector="main")
     assert "Marie Dupont" in inbox and "Jean <b>Martin</b>" in inbox

@@ -106,6 +106,10 @@ def french_datetime(value: Optional[dt.datetime]) -> str:
     return value.strftime("%d/%m/%Y %H:%M") if value else ""
 
 
+def decimal(value: Optional[float]) -> str:
+    return f"{value or 0:.2f}".replace(".", ",")
+
+
 def percent(value: Optional[float]) -> str:
     return "–" if value is None else f"{100 * value:.1f} %".replace(".", ",")
 
@@ -137,7 +141,7 @@ def create_app(env: Optional[Mapping[str, str]] = None) -> Sanic:
     templates = Environment(
         loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]), trim_blocks=True
     )
-    templates.filters.update(when=french_datetime, percent=percent, answer=answer_html)
+    templates.filters.update(when=french_datetime, percent=percent, answer=answer_html, decimal=decimal)
     templates.globals.update(
         agency_labels=AGENCY_LABELS,
         status_labels=STATUS_LABELS,
