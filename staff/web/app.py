@@ -483,6 +483,8 @@ def create_app(env: Optional[Mapping[str, str]] = None) -> Sanic:
         if not lines:
             raise NotFoundError()
         ratings = [r for r in helpdesk_store.list_feedback(db_url=db) if r.sender_id == sender_id]
+        # Reading a user's conversation is an access to personal data: it is logged too.
+        audit(request, "consultation d'une conversation", sender_id)
         return render(
             request,
             "transcript.html",

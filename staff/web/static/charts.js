@@ -4,12 +4,17 @@
   if (!source || !window.Chart) return;
   const data = JSON.parse(source.textContent);
   const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  const common = { responsive: true, maintainAspectRatio: false, animation: reduced ? false : undefined };
+  const common = {
+    responsive: true,
+    maintainAspectRatio: false,
+    animation: reduced ? false : undefined,
+    scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+  };
   function draw(id, type, labels, datasets) {
     const canvas = document.getElementById(id);
     if (canvas) new window.Chart(canvas, { type, data: { labels, datasets }, options: common });
   }
-  draw("chart-days", "line", data.days, [
+  draw("chart-days", "bar", data.days, [
     { label: "Conversations", data: data.conversations, borderColor: "#0b4f9c", backgroundColor: "#0b4f9c" },
     { label: "Messages", data: data.messages, borderColor: "#b35900", backgroundColor: "#b35900" },
   ]);
