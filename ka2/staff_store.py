@@ -26,9 +26,9 @@ from . import helpdesk_store
 from .database_url import helpdesk_db_url
 from .helpdesk_store import utc_now
 
+# A staff account's agency: a name the knowledge base resolves to an agency entry (`bij`, `aef`), or
+# `all` for admins (staff/web/queries.py: agency_ids).
 AGENCIES = ("bij", "aef", "all")
-# Which handoff agency ids (knowledge ids stored by the handoff form) each staff agency sees.
-AGENCY_IDS = {"bij": ("agency.bij",), "aef": ("agency.aef_europe",)}
 REQUEST_ACTIONS = ("take", "note", "reply", "done", "reopen")
 GROUP_VERDICTS = ("answer", "example", "off_topic")
 

@@ -14,13 +14,14 @@ import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ka2 import staff_store
 from ka2.helpdesk_store import StoredHandoff, StoredRating
+from ka2.knowledge import KnowledgeBase, get_knowledge_base
 from ka2.text import normalise
 from staff import conversations
 from staff.conversations import UserMessage
@@ -31,15 +32,26 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TRANSCRIPT_TYPES = ("user", "bot", "action", "slot", "session_started")
 
 
-def visible_handoffs(handoffs: Iterable[StoredHandoff], agency: str) -> List[StoredHandoff]:
-    """The requests an account of `agency` may see, newest first (admins, `all`, see every one)."""
-    allowed = staff_store.AGENCY_IDS.get(agency)
+def agency_ids(agency: str, kb: Optional[KnowledgeBase] = None) -> Optional[Set[str]]:
+    """The knowledge ids of the agency a staff account belongs to (`bij` -> agency.bij, through the
+    base's synonyms), None for admins (`all`), who see every request. Unknown: nothing."""
+    if agency == "all":
+        return None
+    found = (kb or get_knowledge_base()).resolve("agency", agency)
+    return {found} if found else set()
+
+
+def visible_handoffs(
+    handoffs: Iterable[StoredHandoff], agency: str, kb: Optional[KnowledgeBase] = None
+) -> List[StoredHandoff]:
+    """The requests an account of `agency` may see, newest first."""
+    allowed = agency_ids(agency, kb)
     kept = [h for h in handoffs if allowed is None or h.agency_id in allowed]
     return sorted(kept, key=lambda h: (h.created_at or dt.datetime.min, h.id), reverse=True)
 
 
-def may_see(handoff: StoredHandoff, agency: str) -> bool:
-    allowed = staff_store.AGENCY_IDS.get(agency)
+def may_see(handoff: StoredHandoff, agency: str, kb: Optional[KnowledgeBase] = None) -> bool:
+    allowed = agency_ids(agency, kb)
     return allowed is None or handoff.agency_id in allowed
 
 
