@@ -6,8 +6,11 @@ Rasa needed: the security rules do not depend on conversations).
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 import subprocess
+import time
 from pathlib import Path
 from typing import Iterator, List
 
@@ -253,3 +256,25 @@ def test_users_add_refuses_a_short_password_with_a_sentence(console: Console):
         timeout=120,
     )
     assert result.returncode == 1 and "au moins 12 caractères" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_transcript_is_reached_by_a_namespaced_sender_id(console: Console, accounts):
+    """Sender ids such as `web:…` or `tg:…` (with spaces or accents) go through quoted links."""
+    db = Path(console.env["KA2_DB_URL"].removeprefix("sqlite:///"))
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, "
+            "timestamp REAL, intent_name TEXT, action_name TEXT, data TEXT)"
+        )
+        data = {"text": "bonjour <b>là</b>", "parse_data": {"intent": {"name": "greet", "confidence": 0.93}}}
+        connection.execute(
+            "INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (?, 'user', ?, ?)",
+            ("tg:123 é", time.time(), json.dumps(data)),
+        )
+    client = Client(console.url)
+    client.sign_in("admin@example.org")
+    _, _, listing = client.get("/conversations")
+    link = re.search(r'href="(/conversations/tg[^"]+)"', listing).group(1)
+    status, _, page = client.get(link)
+    assert status == 200 and "tg:123 é" in page and "bonjour &lt;b&gt;là&lt;/b&gt;" in page
+    assert "greet" in page and "confiance 0,93" in page

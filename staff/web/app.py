@@ -136,7 +136,8 @@ def create_app(env: Optional[Mapping[str, str]] = None) -> Sanic:
     env = os.environ if env is None else env
     config = Config(env)
     app = Sanic("ka2_staff_console")
-    app.config.FORWARDED_SECRET = None
+    # Forms only: a request body beyond 256 KiB is refused (413) before any handler runs.
+    app.config.REQUEST_MAX_SIZE = 256 * 1024
     app.static("/static", str(HERE / "static"))
     templates = Environment(
         loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]), trim_blocks=True
@@ -477,7 +478,8 @@ def create_app(env: Optional[Mapping[str, str]] = None) -> Sanic:
             error=error,
         )
 
-    @app.get("/conversations/<sender_id:str>")
+    # Sender ids may hold ":" (web:..., tg:...) or spaces: the links quote them, the route unquotes.
+    @app.get("/conversations/<sender_id:str>", unquote=True)
     async def conversation(request: Request, sender_id: str):
         lines = queries.transcript(tracker, sender_id)
         if not lines:
@@ -625,7 +627,7 @@ def create_app(env: Optional[Mapping[str, str]] = None) -> Sanic:
             request, "knowledge.html", title="Base de connaissances", hits=hits, question=question, files=kb.files
         )
 
-    @app.get("/connaissances/<entry_id:str>")
+    @app.get("/connaissances/<entry_id:str>", unquote=True)
     async def knowledge_entry(request: Request, entry_id: str):
         kb = get_knowledge_base()
         entry = kb.get(entry_id)
