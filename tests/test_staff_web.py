@@ -248,6 +248,10 @@ def test_conversation_search_and_transcript_with_what_was_understood(web):
     assert "Compris : " in transcript and "confiance 0," in transcript
     assert "Source : " in transcript
     check_page(browser, "conversation")
+    browser.goto(url=web["console"].url + "/conversations?note=down")
+    assert browser.texts(selector="tbody td:first-child") == ["web-definition"]
+    browser.goto(url=web["console"].url + "/conversations?canal=rest&intention=out_of_scope")
+    assert sorted(browser.texts(selector="tbody td:first-child"))[:2] == ["web-weather-1", "web-weather-2"]
     browser.goto(url=web["console"].url + "/conversations/web-script")
     assert "<script>alert('x')</script> c'est quoi le KA2 ?" in browser.text(selector=".transcript")
     assert browser.evaluate(expression="document.querySelectorAll('main script').length") == 0
