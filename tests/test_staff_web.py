@@ -349,3 +349,29 @@ def test_forget_a_user_after_confirmation_and_the_audit_log(web):
     browser.goto(url=web["console"].url + "/admin/comptes")
     assert "aef@example.org" in browser.text(selector="tbody")
     check_page(browser, "comptes")
+
+
+def test_forgotten_password_sends_a_one_use_link_by_email(web, smtp):
+    console = web["console"]
+    before = len(smtp.received)
+    for email in ("nobody@example.org", "aef@example.org"):
+        client = Client(console.url)
+        client.get("/mot-de-passe-oublie")
+        status, _, body = client.post("/mot-de-passe-oublie", email=email)
+        assert status == 200 and "Si un compte existe pour cette adresse" in body
+    assert len(smtp.received) == before + 1  # only the account that exists gets a message
+    _, recipients, message = smtp.received[-1]
+    assert recipients == ["aef@example.org"]
+    link = next(line for line in message.get_content().splitlines() if "/reinitialiser?jeton=" in line)
+    path = link.strip().split(console.url, 1)[1]
+    client = Client(console.url)
+    client.get(path)
+    status, headers, _ = client.post(
+        "/reinitialiser", jeton=path.split("=", 1)[1], password="un tout nouveau mot de passe",
+        confirmation="un tout nouveau mot de passe",
+    )  # fmt: skip
+    assert status == 303 and "password_changed" in headers["Location"]
+    assert Client(console.url).sign_in("aef@example.org")[0] == 401  # the old password no longer works
+    assert Client(console.url).sign_in("aef@example.org", "un tout nouveau mot de passe")[0] == 303
+    _, _, again = Client(console.url).get(path)
+    assert "Ce lien n'est plus valable" in again
