@@ -36,3 +36,13 @@ ENV RASA_TELEMETRY_ENABLED=false PYTHONPATH=/app
 EXPOSE 5055
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5055/health', timeout=3)"
 CMD ["python", "-m", "rasa_sdk", "--actions", "bot.actions", "--port", "5055"]
+
+# The staff web console (staff/web), from the action server's image plus the core and the staff package.
+# Needs staff/web/static/vendor/ (chart.js), copied by `make web-deps` before the build.
+FROM actions AS staff
+COPY ka2/ ka2/
+COPY staff/ staff/
+COPY scripts/knowledge.py scripts/
+EXPOSE 8001
+HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8001/connexion', timeout=3)"
+CMD ["python", "-m", "staff.web"]

@@ -11,12 +11,14 @@ KNOWLEDGE := $(wildcard knowledge/*.yml)
 GENERATED_NLU := bot/data/generated/knowledge_synonyms.yml
 # The chat widget's socket.io client, copied from node_modules (no CDN).
 WEB_VENDOR := web/vendor/socket.io.min.js
+# The staff console's chart library, copied from node_modules the same way.
+STAFF_VENDOR := staff/web/static/vendor/chart.umd.min.js
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 # No telemetry: CI and agency servers are offline, and users' questions stay on the machine.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install run shell actions train test test-fast test-core test-scale check-knowledge generate-nlu bench bench-matcher lint types lock clean web-deps browser
+.PHONY: help install run staff-web shell actions train test test-fast test-core test-scale check-knowledge generate-nlu bench bench-matcher lint types lock clean web-deps browser
 
 help:
 	@echo "make run              install, train if the data changed, start the assistant (REST + socketio on :5005, actions on :5055, demo page on :8000)"
@@ -32,6 +34,7 @@ help:
 	@echo "make test-fast        every test that starts no server and no browser (pytest -m 'not stack'), under a minute"
 	@echo "make test-core        the core's and the knowledge base's tests, in seconds"
 	@echo "make lock             re-resolve requirements.lock from requirements.in"
+	@echo "make staff-web        the staff web console alone on http://127.0.0.1:8001/ (make run starts it too)"
 
 $(BIN)/python:
 	@test -n "$(PYTHON_310)" || { echo "Python $(PYTHON_VERSION) is required (Rasa 3.6 does not support 3.11+)."; exit 1; }
@@ -56,7 +59,11 @@ $(WEB_VENDOR): node_modules/.installed
 	mkdir -p web/vendor
 	cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/socket.io-client/dist/socket.io.min.js.map web/vendor/
 
-web-deps: $(WEB_VENDOR)
+$(STAFF_VENDOR): node_modules/.installed
+	mkdir -p staff/web/static/vendor
+	cp node_modules/chart.js/dist/chart.umd.min.js staff/web/static/vendor/
+
+web-deps: $(WEB_VENDOR) $(STAFF_VENDOR)
 
 # Debian's chromium for the widget's browser tests; where apt cannot install it, those tests say so and skip
 # (under CI they fail).
@@ -86,6 +93,9 @@ run: train check-knowledge web-deps
 
 actions: $(VENV)/.installed
 	SANIC_HOST=127.0.0.1 $(BIN)/python -m rasa_sdk --actions bot.actions --port 5055
+
+staff-web: $(VENV)/.installed web-deps
+	$(BIN)/python -m staff.web
 
 shell: train check-knowledge
 	@scripts/run.sh shell

@@ -139,3 +139,24 @@ def validate(env: Optional[Mapping[str, str]] = None) -> List[str]:
     for setting in REGISTRY.values():
         setting.get(env)
     return sorted(name for name in REGISTRY if raw(name, env) is not None)
+
+
+# The staff web console (staff/web).
+STAFF_SECRET = declare(
+    Text("KA2_STAFF_SECRET", None, "secret de la console du personnel (au moins 32 caractères), obligatoire")
+)
+STAFF_HOST = declare(Text("KA2_STAFF_HOST", "127.0.0.1", "adresse d'écoute de la console du personnel"))
+STAFF_PORT = declare(Integer("KA2_STAFF_PORT", 8001, "port de la console du personnel", minimum=1, maximum=65535))
+STAFF_URL = declare(Text("KA2_STAFF_URL", None, "adresse publique de la console, pour les liens envoyés par e-mail"))
+STAFF_BASE_PATH = declare(
+    Text("KA2_STAFF_BASE_PATH", "", "préfixe des adresses de la console derrière un proxy (ex. /console)")
+)
+STAFF_SECURE_COOKIES = declare(
+    Flag("KA2_STAFF_SECURE_COOKIES", False, "1 : cookies de session « Secure » (console servie en HTTPS)")
+)
+STAFF_SESSION_MINUTES = declare(
+    Integer("KA2_STAFF_SESSION_MINUTES", 480, "durée d'une session de la console (minutes)", minimum=5)
+)
+STAFF_LOGIN_ATTEMPTS = declare(
+    Integer("KA2_STAFF_LOGIN_ATTEMPTS", 5, "échecs de connexion permis par compte en 15 minutes", minimum=1)
+)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start, in the foreground, the action server (:5055), the demo page with the chat widget (:8000) and
+# Start, in the foreground, the action server (:5055), the demo page with the chat widget (:8000), the
+# staff web console (:8001, KA2_STAFF_SECRET generated per run when unset) and
 # Rasa (:5005: REST, socketio for the widget, Telegram when TELEGRAM_TOKEN is set); Ctrl-C stops all.
 # `scripts/run.sh shell` opens a terminal chat instead of the HTTP servers.
 # Variables: KA2_MODEL (models/ka2.tar.gz), KA2_KNOWLEDGE_DIR (knowledge), WEB_PORT (8000),
@@ -50,6 +51,17 @@ fi
 "$BIN/python" scripts/serve_web.py --port "$WEB_PORT" --server-url "$RASA_PUBLIC_URL" >logs/web.log 2>&1 &
 PIDS+=("$!")
 echo "Demo page with the chat widget on http://localhost:$WEB_PORT/ (log: logs/web.log)"
+
+# The staff web console on 127.0.0.1:8001, over the same databases (staff/web).
+if [[ -z "${KA2_STAFF_SECRET:-}" ]]; then
+  KA2_STAFF_SECRET=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')
+  export KA2_STAFF_SECRET
+  echo "Staff console: KA2_STAFF_SECRET not set, a new one was generated for this run (sessions end when it stops)."
+fi
+"$BIN/python" -m staff.web >logs/staff-web.log 2>&1 &
+PIDS+=("$!")
+echo "Staff console on http://${KA2_STAFF_HOST:-127.0.0.1}:${KA2_STAFF_PORT:-8001}/ (log: logs/staff-web.log)."
+echo "  First account: $BIN/ka2-staff users add you@example.org --agency all   (bij | aef | all; asks for the password)"
 
 CREDENTIALS=credentials.yml
 if [[ -n "${TELEGRAM_TOKEN:-}" ]]; then

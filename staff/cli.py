@@ -6,6 +6,8 @@ ka2-staff stats --since 2025-01-01
 ka2-staff handoffs list | show ID | done ID
 ka2-staff forget SENDER
 ka2-staff purge --days 180
+ka2-staff users add EMAIL --agency bij|aef|all     (accounts of the web console, staff/web)
+ka2-staff web
 """
 
 from __future__ import annotations
@@ -198,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"durée de conservation en jours (défaut : {ENV_RETENTION_DAYS}, sinon {DEFAULT_RETENTION_DAYS})",
     )
+    add_web_commands(commands)
     return parser
 
 
@@ -411,6 +414,8 @@ COMMANDS: Dict[str, Callable[[Console], int]] = {
     "handoffs": run_handoffs,
     "forget": run_forget,
     "purge": run_purge,
+    "users": lambda console: run_users(console),
+    "web": lambda console: run_web(console),
 }
 
 
@@ -426,6 +431,71 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         url = args.db or "la base configurée"
         print(f"ka2-staff : erreur de base de données ({redacted(url) if args.db else url}) : {error}", file=sys.stderr)
         return 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The web console: accounts and the server (staff/web)
+
+
+def add_web_commands(commands) -> None:
+    users = commands.add_parser(
+        "users", help="comptes de la console web", description="Comptes du personnel pour la console web."
+    )
+    actions = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    add = actions.add_parser(
+        "add",
+        help="créer un compte (ou changer son agence et son mot de passe)",
+        description="Crée un compte de la console web. Le mot de passe est demandé au clavier, ou lu sur "
+        "l'entrée standard quand ce n'est pas un terminal (echo ... | ka2-staff users add ...).",
+    )
+    add.add_argument("email", metavar="EMAIL", help="adresse e-mail de la personne (son identifiant)")
+    add.add_argument("--agency", required=True, choices=["bij", "aef", "all"], help="bij, aef, ou all (administration)")
+    actions.add_parser("list", help="lister les comptes", description="Lister les comptes de la console web.")
+    commands.add_parser(
+        "web",
+        help="démarrer la console web (http://127.0.0.1:8001/)",
+        description="Démarre la console web (variables KA2_STAFF_SECRET, KA2_STAFF_HOST, KA2_STAFF_PORT).",
+    )
+
+
+def read_new_password(stdin=None) -> str:
+    import getpass
+
+    stdin = stdin or sys.stdin
+    if stdin.isatty():
+        password = getpass.getpass("Mot de passe : ")
+        if getpass.getpass("Le même, une seconde fois : ") != password:
+            raise ConsoleError("les deux mots de passe ne sont pas identiques")
+        return password
+    return stdin.readline().rstrip("\r\n")
+
+
+def run_users(console: Console) -> int:
+    from ka2 import staff_store
+    from staff.web import auth
+
+    url = console.helpdesk_url
+    if console.args.users_command == "list":
+        for user in staff_store.list_users(url):
+            console.say(f"{user.email}  {user.agency}  {'actif' if user.active else 'désactivé'}")
+        return 0
+    password = read_new_password()
+    problem = auth.password_problem(password)
+    if problem:
+        raise ConsoleError(problem)
+    try:
+        staff_store.add_user(console.args.email, console.args.agency, auth.hash_password(password), url)
+    except ValueError as error:
+        raise ConsoleError(str(error)) from None
+    staff_store.audit("ka2-staff (terminal)", "compte enregistré", f"{console.args.email} ({console.args.agency})", url)
+    console.say(f"Compte {console.args.email} enregistré ({console.args.agency}) : il peut se connecter à la console.")
+    return 0
+
+
+def run_web(console: Console) -> int:
+    from staff.web.__main__ import main as serve
+
+    return serve()
 
 
 if __name__ == "__main__":
