@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import urllib.error
 import urllib.request
+from socket import create_connection
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
@@ -265,30 +266,43 @@ def test_a_burst_from_one_sender_is_throttled_while_another_sender_is_answered(a
         statuses.append(status)
         if status == 429:
             refusals.append((answer, headers))
-    assert statuses[:20] == [200] * 20 and statuses[20:] == [429] * 40
+    # The first 20 always pass; after them, almost all are refused (the sliding window weighs the
+    # previous minute's messages by how much of it it still covers, so a few may pass at its edge).
+    assert statuses[:20] == [200] * 20 and set(statuses) == {200, 429} and statuses.count(429) >= 35
     answer, headers = refusals[0]
     assert answer["error"] == "throttled" and "réessayez dans" in answer["message"]
     assert 1 <= int(headers["Retry-After"]) <= 60
     status, messages, _ = rest(stack, "calme", "c'est quoi le KA2 ?")
     assert status == 200 and "Source :" in text_of(messages)
-    assert len(conversations(stack)["rest:rafale"]) == 20, "the throttled messages never reached the model"
+    stored = conversations(stack)["rest:rafale"]
+    assert len(stored) == statuses.count(200), "the throttled messages never reached the model"
 
 
 def test_a_burst_on_the_widget_gets_a_polite_french_reply(attacked):
     stack, _ = attacked
 
-    async def scenario() -> List[List[str]]:
+    async def scenario() -> List[str]:
         socket = Socket(stack.url)
         await socket.connect()
         try:
             session = await socket.session()
-            return [await socket.say(session, "/greet", wait=30) for _ in range(22)]
+            for _ in range(40):  # as fast as the socket goes
+                await socket.client.emit("user_uttered", {"message": "/greet", "session_id": session})
+            texts: List[str] = []
+            while len(texts) < 40:
+                batch = await socket.texts(wait=60)
+                if not batch:
+                    break
+                texts += batch
+            return texts
         finally:
             await socket.close()
 
-    turns = asyncio.run(scenario())
-    assert all(turn and turn[0].startswith("Bonjour") for turn in turns[:20])
-    assert len(turns[20]) == 1 and turns[20][0].startswith(THROTTLED.split("{")[0])
+    texts = asyncio.run(scenario())
+    polite = [t for t in texts if t.startswith(THROTTLED.split("{")[0])]
+    greeted = [t for t in texts if t.startswith("Bonjour")]
+    assert len(polite) + len(greeted) == len(texts) == 40
+    assert 20 <= len(greeted) <= 25 and len(polite) >= 15
 
 
 # --- bounded inputs ----------------------------------------------------------------------------
@@ -354,6 +368,14 @@ def test_a_large_body_is_refused_before_it_is_read(attacked):
     body = json.dumps({"sender": "grand", "message": "a" * 200_000}).encode()
     status, answer, _ = post(stack, "/webhooks/rest/webhook", body, {"Authorization": f"Bearer {REST_TOKEN}"})
     assert status == 413 and answer["error"] == "too_large"
+    # Announce 10 MB and send none of it: the answer comes from the headers alone.
+    with create_connection(("127.0.0.1", stack.rasa_port), timeout=20) as connection:
+        connection.sendall(
+            b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + REST_TOKEN.encode() + b"\r\nContent-Length: 10000000\r\n\r\n"
+        )
+        head = connection.recv(4096).decode("latin-1")
+    assert head.startswith("HTTP/1.1 413"), head
 
 
 def test_deeply_nested_json_is_a_400(attacked):

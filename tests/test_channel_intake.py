@@ -61,13 +61,25 @@ def test_the_throttle_counts_per_sender_and_per_client_and_says_when_to_retry():
         sender_a = [await throttle.check("rest:a", "10.0.0.1") for _ in range(4)]
         sender_b = [await throttle.check("rest:b", "10.0.0.1") for _ in range(2)]
         other_client = await throttle.check("rest:c", "10.0.0.2")
-        clock.now += 60  # the next window
+        clock.now += 120  # the sliding window has moved past the burst
         return [sender_a, sender_b, other_client, await throttle.check("rest:a", "10.0.0.1")]
 
-    sender_a, sender_b, other_client, next_window = asyncio.run(burst())
+    sender_a, sender_b, other_client, later = asyncio.run(burst())
     assert sender_a[:3] == [None] * 3 and sender_a[3] == 40  # 20 s into the window: 40 s to wait
     assert sender_b == [None, 40], "the address has spent its 5 messages"
-    assert other_client is None and next_window is None
+    assert other_client is None and later is None
+
+
+def test_a_burst_across_a_window_boundary_is_still_one_burst():
+    clock = Clock(60 * 16_667 + 59.0)
+    throttle = Throttle(Limits(per_sender=3, per_client=100, window=60), clock=clock)
+
+    async def burst() -> List[Any]:
+        before = [await throttle.check("web:s") for _ in range(3)]
+        clock.now += 1.5  # 0.5 s into the next fixed window
+        return before + [await throttle.check("web:s")]
+
+    assert asyncio.run(burst()) == [None, None, None, 60]
 
 
 def test_the_throttle_falls_back_to_memory_when_redis_does_not_answer():

@@ -1,9 +1,11 @@
 """Per-conversation and per-client message budgets, shared by every Rasa instance when Redis is configured.
 
-A fixed window (`KA2_RATE_WINDOW_SECONDS`, default 60 s): each message counts once against its
+A sliding window (`KA2_RATE_WINDOW_SECONDS`, default 60 s): each message counts once against its
 conversation (`KA2_RATE_PER_SENDER`, default 20) and once against the client's address
 (`KA2_RATE_PER_CLIENT`, default 120: several people may share an address, a school behind one NAT).
-Refused messages count too, so a client that keeps hammering stays refused until the window ends.
+The count is the current fixed window's plus the previous one's weighted by how much of it the
+sliding window still covers: two cheap counters, and a burst across a window boundary is still
+seen as one burst. Refused messages count too, so a client that keeps hammering stays refused.
 
 With `KA2_REDIS_HOST` set the counters are Redis keys (`ka2:rate:...`, expiring with their window),
 so two instances behind nginx share one budget; otherwise, or while Redis does not answer, they are
@@ -44,27 +46,29 @@ class MemoryCounters:
     def __init__(self) -> None:
         self._counts: Dict[Tuple[str, int], int] = {}
 
-    async def hit(self, key: str, window_index: int, window: int) -> int:
+    async def hit(self, key: str, window_index: int, window: int) -> Tuple[int, int]:
+        """(this window's count with this hit, the previous window's count)."""
         if len(self._counts) > MAX_MEMORY_KEYS:
-            self._counts = {k: v for k, v in self._counts.items() if k[1] >= window_index}
+            self._counts = {k: v for k, v in self._counts.items() if k[1] >= window_index - 1}
         count = self._counts.get((key, window_index), 0) + 1
         self._counts[(key, window_index)] = count
-        return count
+        return count, self._counts.get((key, window_index - 1), 0)
 
 
 class RedisCounters:
-    """Counts per (key, window) in Redis: INCR, and an expiry of one window past its end."""
+    """Counts per (key, window) in Redis: INCR, an expiry of one window past its end, the previous one read."""
 
     def __init__(self, client: Any, prefix: str = "ka2:rate:") -> None:
         self.client, self.prefix = client, prefix
 
-    async def hit(self, key: str, window_index: int, window: int) -> int:
+    async def hit(self, key: str, window_index: int, window: int) -> Tuple[int, int]:
         name = f"{self.prefix}{key}:{window_index}"
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.incr(name)
             pipe.expire(name, window * 2)
-            count, _ = await pipe.execute()
-        return int(count)
+            pipe.get(f"{self.prefix}{key}:{window_index - 1}")
+            count, _, previous = await pipe.execute()
+        return int(count), int(previous or 0)
 
 
 class Throttle:
@@ -88,7 +92,7 @@ class Throttle:
 
         return cls(Limits.from_settings(), redis_from_settings())
 
-    async def _hit(self, key: str, window_index: int) -> int:
+    async def _hit(self, key: str, window_index: int) -> Tuple[int, int]:
         if self.redis is not None:
             try:
                 count = await self.redis.hit(key, window_index, self.limits.window)
@@ -101,13 +105,20 @@ class Throttle:
                 return count
         return await self.memory.hit(key, window_index, self.limits.window)
 
+    async def _over(self, key: str, limit: int, index: int, covered: float) -> bool:
+        current, previous = await self._hit(key, index)
+        return current + previous * covered > limit
+
     async def check(self, conversation: str, client: Optional[str] = None) -> Optional[int]:
         now = self.clock()
         window = self.limits.window
         index = int(now // window)
-        over = await self._hit(f"s:{conversation}", index) > self.limits.per_sender
+        elapsed = now - index * window
+        covered = 1 - elapsed / window  # the part of the previous window the sliding window still covers
+        over = await self._over(f"s:{conversation}", self.limits.per_sender, index, covered)
         if client:
-            over = await self._hit(f"c:{client}", index) > self.limits.per_client or over
+            over = await self._over(f"c:{client}", self.limits.per_client, index, covered) or over
         if not over:
             return None
-        return max(1, math.ceil((index + 1) * window - now))
+        # When this window ends the previous one no longer counts: a safe time to come back.
+        return max(1, math.ceil(window - elapsed))
