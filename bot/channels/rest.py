@@ -61,7 +61,8 @@ MESSAGES = {
 
 
 def error(status: int, code: str, headers: Optional[Dict[str, str]] = None, **values: Any) -> HTTPResponse:
-    return response.json({"error": code, "message": MESSAGES[code].format(**values)}, status=status, headers=headers)
+    message = MESSAGES[code].format(**values) if values else MESSAGES[code]  # some messages show JSON braces
+    return response.json({"error": code, "message": message}, status=status, headers=headers)
 
 
 def max_body_bytes() -> int:
