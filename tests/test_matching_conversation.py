@@ -94,7 +94,7 @@ def test_handoff_is_collected_confirmed_and_stored(stack):
     assert "demande n°" in done and "lebij.be" in done
     with sqlite3.connect(stack.db) as db:
         rows = db.execute(
-            "select name, email, agency_id, question from ka2_handoff_requests where sender_id='rest:handoff'"
+            "select name, email, agency_id, question from ka2_handoff_requests where sender_id='handoff'"
         ).fetchall()
     assert rows == [
         (
