@@ -167,6 +167,12 @@ class Intake:
 TOO_LARGE = "La requête est trop volumineuse."
 
 
+def max_packet_bytes() -> int:
+    """KA2_MAX_SOCKET_BYTES, but never less than a message just too long to read (it gets a polite reply)."""
+    message = settings.MAX_MESSAGE_CHARS.get() * 4  # UTF-8, JSON escapes aside
+    return max(settings.MAX_SOCKET_BYTES.get(), message + settings.MAX_METADATA_BYTES.get() + 1024)
+
+
 def bound_request_size(blueprint: Any) -> None:
     """Make the Sanic app refuse a body over KA2_MAX_BODY_BYTES before reading it (413, French JSON).
 
@@ -180,7 +186,7 @@ def bound_request_size(blueprint: Any) -> None:
         from sanic.exceptions import PayloadTooLarge
 
         app.config.REQUEST_MAX_SIZE = settings.MAX_BODY_BYTES.get()
-        app.config.WEBSOCKET_MAX_SIZE = settings.MAX_SOCKET_BYTES.get()
+        app.config.WEBSOCKET_MAX_SIZE = max_packet_bytes()
 
         def too_large(request: Any, exception: Exception) -> Any:
             return response.json({"error": "too_large", "message": TOO_LARGE}, status=413)

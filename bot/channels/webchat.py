@@ -42,7 +42,7 @@ from sanic import Blueprint
 
 from ka2 import settings
 
-from .intake import Intake, bound_request_size, clean_metadata, client_address, local
+from .intake import Intake, bound_request_size, clean_metadata, client_address, local, max_packet_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
         sio = self.sio
         engine = getattr(sio, "eio", None)
         if engine is not None:  # a packet larger than this closes the socket before it is parsed
-            engine.max_http_buffer_size = settings.MAX_SOCKET_BYTES.get()
+            engine.max_http_buffer_size = max_packet_bytes()
         intake = Intake(self.name(), PREFIX)
         intake.attach(socketio_webhook)
         bound_request_size(socketio_webhook)
