@@ -22,6 +22,6 @@ def redis_from_settings(env: Optional[Mapping[str, str]] = None) -> Optional[Any
         port=settings.REDIS_PORT.get(env),
         db=settings.REDIS_DB.get(env),
         password=settings.REDIS_PASSWORD.get(env),
-        socket_timeout=1,
-        socket_connect_timeout=1,
+        socket_timeout=2,
+        socket_connect_timeout=2,
     )

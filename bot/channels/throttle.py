@@ -25,6 +25,7 @@ from ka2 import settings
 logger = logging.getLogger(__name__)
 
 MAX_MEMORY_KEYS = 50_000  # beyond this, counters of past windows are dropped
+REDIS_RETRY_SECONDS = 30  # after a Redis failure, count in memory this long before trying again
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Throttle:
         self.redis = RedisCounters(redis) if redis is not None else None
         self.clock = clock
         self._redis_down = False
+        self._retry_redis_at = 0.0
 
     @classmethod
     def from_settings(cls) -> Throttle:
@@ -93,14 +95,21 @@ class Throttle:
         return cls(Limits.from_settings(), redis_from_settings())
 
     async def _hit(self, key: str, window_index: int) -> Tuple[int, int]:
-        if self.redis is not None:
+        if self.redis is not None and time.monotonic() >= self._retry_redis_at:
             try:
                 count = await self.redis.hit(key, window_index, self.limits.window)
             except Exception as error:  # Redis down: count locally rather than refuse or let all through
                 if not self._redis_down:
-                    logger.warning(f"Rate limits counted in memory, Redis does not answer: {type(error).__name__}")
+                    logger.warning(
+                        f"Rate limits counted in memory for {REDIS_RETRY_SECONDS} s, Redis does not answer: "
+                        f"{type(error).__name__}"
+                    )
                 self._redis_down = True
+                # Do not make every message wait for Redis's timeout while it is down.
+                self._retry_redis_at = time.monotonic() + REDIS_RETRY_SECONDS
             else:
+                if self._redis_down:
+                    logger.info("Rate limits counted in Redis again.")
                 self._redis_down = False
                 return count
         return await self.memory.hit(key, window_index, self.limits.window)
