@@ -288,21 +288,21 @@ def test_a_burst_on_the_widget_gets_a_polite_french_reply(attacked):
             session = await socket.session()
             for _ in range(40):  # as fast as the socket goes
                 await socket.client.emit("user_uttered", {"message": "/greet", "session_id": session})
-            texts: List[str] = []
-            while len(texts) < 40:
-                batch = await socket.texts(wait=60)
+            texts = await socket.texts(wait=60)
+            while True:  # until 10 s without a message
+                batch = await socket.texts(wait=10)
                 if not batch:
-                    break
+                    return texts
                 texts += batch
-            return texts
         finally:
             await socket.close()
 
     texts = asyncio.run(scenario())
     polite = [t for t in texts if t.startswith(THROTTLED.split("{")[0])]
     greeted = [t for t in texts if t.startswith("Bonjour")]
-    assert len(polite) + len(greeted) == len(texts) == 40
-    assert 20 <= len(greeted) <= 25 and len(polite) >= 15
+    assert len(polite) + len(greeted) == len(texts)
+    # 20 answered (a few more at the edge of the sliding window); the refusal said once, not 20 times.
+    assert 20 <= len(greeted) <= 25 and 1 <= len(polite) <= 2  # 2: the burst straddled a window boundary
 
 
 # --- bounded inputs ----------------------------------------------------------------------------

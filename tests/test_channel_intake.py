@@ -155,11 +155,13 @@ def test_the_intake_throttles_checks_and_delivers_under_the_namespaced_id():
             await intake.receive(on_new_message, ["bonjour"], "web:abc", output, "127.0.0.1", {"locale": "fr"}),
             await intake.receive(on_new_message, [""], "web:abc", output, "127.0.0.1"),
             await intake.receive(on_new_message, ["bonjour"], "web:abc", output, "127.0.0.1"),
+            await intake.receive(on_new_message, ["bonjour"], "web:abc", output, "127.0.0.1"),
         ]
 
-    handled, refused, throttled = asyncio.run(run())
+    handled, refused, throttled, again = asyncio.run(run())
     assert handled.status == "handled" and refused.status == "refused"
     assert throttled.status == "throttled" and throttled.reply == THROTTLED.format(seconds=40)
+    assert again.status == "throttled" and again.reply is None, "the notice is given once, not to every message"
     (message,) = delivered
     assert message.sender_id == "rest:web:abc" and message.input_channel == "rest"
     assert message.metadata == {"locale": "fr"}

@@ -118,6 +118,7 @@ class Intake:
         self.channel, self.prefix = channel, prefix
         self.policy = DomainPolicy()
         self._throttle = throttle
+        self._noticed: Dict[str, float] = {}  # conversation -> until when the throttle notice was given
 
     @property
     def throttle(self) -> Throttle:
@@ -127,6 +128,16 @@ class Intake:
 
     def attach(self, blueprint: Any) -> None:
         self.policy.attach(blueprint)
+
+    def _first_notice(self, conversation: str, retry_after: int) -> bool:
+        """Whether to tell this conversation it is throttled: once per throttled period, in this process."""
+        now = self.throttle.clock()
+        if self._noticed.get(conversation, 0) > now:
+            return False
+        if len(self._noticed) > 10_000:
+            self._noticed = {key: until for key, until in self._noticed.items() if until > now}
+        self._noticed[conversation] = now + retry_after
+        return True
 
     def conversation_id(self, local_id: str) -> str:
         return namespaced(self.prefix, local_id)
@@ -143,7 +154,10 @@ class Intake:
         conversation = self.conversation_id(local_id)
         retry_after = await self.throttle.check(conversation, client)
         if retry_after is not None:
-            logger.info(f"{self.channel}: message of conversation {tag(conversation)} throttled ({retry_after} s).")
+            if not self._first_notice(conversation, retry_after):
+                # Said once already: a flood must not make the bot flood back (Telegram limits bots too).
+                return Outcome("throttled", None, retry_after)
+            logger.info(f"{self.channel}: messages of conversation {tag(conversation)} throttled ({retry_after} s).")
             return Outcome("throttled", THROTTLED.format(seconds=retry_after), retry_after)
         checked = check_messages(texts, self.policy())
         if checked.refused:
