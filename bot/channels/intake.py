@@ -14,7 +14,6 @@ transport (socket.io room, Telegram chat id, REST `recipient_id`).
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
 import logging
@@ -23,6 +22,7 @@ from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Sequence, 
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
+from bot.server.errors import conversation_tag
 from ka2 import settings
 
 from .guard import HANDLING_ERRORS, UNAVAILABLE, DomainPolicy, check_messages, describe_error
@@ -61,7 +61,7 @@ def local(prefix: str, conversation_id: str) -> str:
 
 def tag(conversation_id: str) -> str:
     """A short, stable stand-in for a conversation id in logs (the id itself gives access to the session)."""
-    return hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:10]
+    return conversation_tag(conversation_id)
 
 
 def metadata_size(metadata: Any) -> int:
