@@ -11,6 +11,11 @@ ORIGINS=$(echo "$KA2_ALLOWED_ORIGINS" | tr ',' ' ')
 for origin in $ORIGINS; do
   [ "$origin" != "*" ] || { echo "Refusing to start: KA2_ALLOWED_ORIGINS must list origins, not *." >&2; exit 1; }
 done
+# REST without a token is for `make run` on one machine: behind a proxy sharing the network namespace
+# (a sidecar) every request would come from loopback. Integrations use KA2_REST_TOKEN.
+case "${KA2_REST_OPEN:-0}" in
+  1|true|yes|on|oui) echo "Refusing to start: KA2_REST_OPEN is for make run only; set KA2_REST_TOKEN for REST." >&2; exit 1 ;;
+esac
 API=""
 if [ "${KA2_ENABLE_API:-0}" = 1 ]; then
   [ -n "${RASA_AUTH_TOKEN:-}" ] || { echo "Refusing to start: KA2_ENABLE_API=1 requires RASA_AUTH_TOKEN." >&2; exit 1; }

@@ -133,6 +133,37 @@ LOG_EMAILS = declare(Flag("KA2_LOG_EMAILS", False, "1 : ne pas masquer les adres
 LAZY_MATCHER = declare(Flag("KA2_LAZY_MATCHER", False, "1 : charger spaCy au premier usage (tests)"))
 ALLOWED_ORIGINS = declare(Words("KA2_ALLOWED_ORIGINS", (), "origines autorisées pour le widget (socket.io)"))
 
+# Channels: REST access, throttling, bounded inputs (bot/channels/).
+REST_TOKEN = declare(Text("KA2_REST_TOKEN", None, "jeton exigé par le canal REST (Authorization: Bearer ...)"))
+REST_OPEN = declare(
+    Flag("KA2_REST_OPEN", False, "1 : canal REST ouvert sans jeton, pour les seuls clients de 127.0.0.1 (make run)")
+)
+SOCKET_WITHOUT_ORIGIN = declare(
+    Flag("KA2_SOCKETIO_ALLOW_NO_ORIGIN", False, "1 : accepter les clients socket.io sans en-tête Origin")
+)
+RATE_PER_SENDER = declare(
+    Integer("KA2_RATE_PER_SENDER", 20, "messages par conversation et par fenêtre de limitation", minimum=1)
+)
+RATE_PER_CLIENT = declare(
+    Integer("KA2_RATE_PER_CLIENT", 120, "messages par adresse de client et par fenêtre de limitation", minimum=1)
+)
+RATE_WINDOW_SECONDS = declare(
+    Integer("KA2_RATE_WINDOW_SECONDS", 60, "durée de la fenêtre de limitation (secondes)", minimum=1)
+)
+TRUSTED_PROXIES = declare(
+    Integer("KA2_TRUSTED_PROXIES", 0, "mandataires inverses devant Rasa (X-Forwarded-For lu)", minimum=0, maximum=5)
+)
+MAX_METADATA_BYTES = declare(
+    Integer("KA2_MAX_METADATA_BYTES", 1024, "taille maximale des métadonnées d'un message (octets)", minimum=2)
+)
+MAX_SOCKET_BYTES = declare(
+    Integer("KA2_MAX_SOCKET_BYTES", 16 * 1024, "taille maximale d'un paquet socket.io (octets)", minimum=1024)
+)
+REDIS_HOST = declare(Text("KA2_REDIS_HOST", None, "hôte Redis (verrous, limitation partagée entre instances)"))
+REDIS_PORT = declare(Integer("KA2_REDIS_PORT", 6379, "port Redis", minimum=1, maximum=65535))
+REDIS_DB = declare(Integer("KA2_REDIS_DB", 0, "base Redis", minimum=0))
+REDIS_PASSWORD = declare(Text("KA2_REDIS_PASSWORD", None, "mot de passe Redis"))
+
 
 def validate(env: Optional[Mapping[str, str]] = None) -> List[str]:
     """Parse every declared variable; raises the first SettingsError. Returns the names that are set."""

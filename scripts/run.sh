@@ -12,6 +12,9 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 mkdir -p var logs
 export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
+# The REST channel without a token, for clients on this machine only (127.0.0.1/::1, judged by the
+# socket's peer address): in production it needs KA2_REST_TOKEN (bot/channels/rest.py).
+export KA2_REST_OPEN=${KA2_REST_OPEN:-1}
 WEB_PORT=${WEB_PORT:-8000}
 RASA_PUBLIC_URL=${RASA_PUBLIC_URL:-http://localhost:5005}
 

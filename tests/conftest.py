@@ -78,7 +78,15 @@ def model_path() -> Path:
 
 
 # Servers started by the tests listen on loopback only; rasa_sdk's server has no --host but reads SANIC_HOST.
-LOOPBACK_ENV = {"SANIC_HOST": "127.0.0.1"}
+# The REST channel is open without a token to loopback clients only with KA2_REST_OPEN=1, as in `make run`.
+# Every test speaks from 127.0.0.1: the shared stacks get budgets no test reaches; tests/test_attacks.py
+# runs a stack with the default limits and shows the throttle.
+LOOPBACK_ENV = {
+    "SANIC_HOST": "127.0.0.1",
+    "KA2_REST_OPEN": "1",
+    "KA2_RATE_PER_SENDER": "100000",
+    "KA2_RATE_PER_CLIENT": "100000",
+}
 
 
 def action_server_args(port: int) -> List[str]:

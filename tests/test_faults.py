@@ -66,7 +66,9 @@ def test_action_server_stopped_mid_conversation(stack):
     reply, _ = timed(stack, "fault-down", FUNDING)
     assert "Source :" in reply and UNAVAILABLE not in reply
     with sqlite3.connect(stack.db) as db:
-        users = db.execute("SELECT COUNT(*) FROM events WHERE sender_id='fault-down' AND type_name='user'").fetchone()
+        users = db.execute(
+            "SELECT COUNT(*) FROM events WHERE sender_id='rest:fault-down' AND type_name='user'"
+        ).fetchone()
     assert users == (3,)
 
 
@@ -87,7 +89,7 @@ def form_state(stack: Stack, sender: str) -> Dict[str, Any]:
     """The active loop and the form's slots as stored in the tracker store."""
     state: Dict[str, Any] = {"active_loop": None}
     with sqlite3.connect(stack.db) as db:
-        for (data,) in db.execute("SELECT data FROM events WHERE sender_id=? ORDER BY id", (sender,)):
+        for (data,) in db.execute("SELECT data FROM events WHERE sender_id=? ORDER BY id", (f"rest:{sender}",)):
             event = json.loads(data)
             if event["event"] == "active_loop":
                 state["active_loop"] = event.get("name")

@@ -305,7 +305,7 @@ def test_fifty_conversations_alternating_between_two_instances(cluster, capsys):
     assert elapsed < DEADLINE_SECONDS, f"{CONVERSATIONS}x{len(TURNS)} turns took {elapsed:.0f} s"
 
     rows = cluster.services.sql(
-        "SELECT sender_id, id, type_name, timestamp, data FROM events WHERE sender_id LIKE 'scale-%' ORDER BY sender_id, id"
+        "SELECT sender_id, id, type_name, timestamp, data FROM events WHERE sender_id LIKE 'rest:scale-%' ORDER BY sender_id, id"
     )
     conversations: Dict[str, List[Tuple[str, ...]]] = {}
     for row in rows:
@@ -350,7 +350,7 @@ def test_simultaneous_messages_of_one_conversation_are_handled_one_after_the_oth
         problems = [p for found in pool.map(both_at_once, range(10)) for p in found]
     assert problems == [], "\n".join(problems)
     for number in range(10):
-        rows = cluster.services.sql(f"SELECT data FROM events WHERE sender_id = 'lock-{number:02d}' ORDER BY id")
+        rows = cluster.services.sql(f"SELECT data FROM events WHERE sender_id = 'rest:lock-{number:02d}' ORDER BY id")
         events = [json.loads(data) for (data,) in rows]
         users = [i for i, e in enumerate(events) if e["event"] == "user"]
         assert len(users) == 2
@@ -382,7 +382,7 @@ def test_postgresql_briefly_unreachable_recovers_without_restarting_rasa(cluster
     users = [
         json.loads(d)["text"]
         for (d,) in cluster.services.sql(
-            f"SELECT data FROM events WHERE sender_id = '{sender}' AND type_name = 'user' ORDER BY id"
+            f"SELECT data FROM events WHERE sender_id = 'rest:{sender}' AND type_name = 'user' ORDER BY id"
         )
     ]
     assert users == ["c'est quoi le KA2 ?", "quels sont les montants d'un partenariat de coopération ?", "merci"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import List
@@ -116,3 +117,45 @@ def test_emails_are_masked_in_every_log_record(caplog):
         logging.getLogger("bot.actions.handoff").warning("handoff for lou.martin@asbl-jeunes.be")
     assert "lou@ex.be" not in caplog.text and "lou.martin@asbl-jeunes.be" not in caplog.text
     assert "l***@***.be" in caplog.text
+
+
+def test_deploy_channels_are_protected_in_the_proxy_and_compose():
+    """Issue 15's deploy/ findings, checked in the files docker compose uses."""
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "$http_host" not in nginx and 'data-server-url="same-origin"' in nginx, "no Host header in the page"
+    csp = re.search(r'Content-Security-Policy "([^"]+)"', nginx)[1]
+    assert "connect-src 'self' wss://${KA2_PUBLIC_HOST};" in csp and " ws:" not in csp and " wss: " not in csp
+    for zone in ("ka2_socket", "ka2_rest", "ka2_telegram"):
+        assert re.search(rf"limit_req_zone \$binary_remote_addr zone={zone}:", nginx)
+        assert f"limit_req zone={zone} " in nginx
+    assert "limit_conn ka2_conn" in nginx
+    rest = re.search(r"location = /webhooks/rest/webhook \{(.*?)\n    \}", nginx, flags=re.S)[1]
+    assert "$http_authorization" in rest and "return 401" in rest
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert '"--requirepass", "${KA2_REDIS_PASSWORD:?' in compose
+    assert "KA2_REDIS_PASSWORD: ${KA2_REDIS_PASSWORD:?" in compose and 'KA2_TRUSTED_PROXIES: "1"' in compose
+    assert "/etc/nginx/templates/default.conf.template" in compose
+    credentials = (ROOT / "deploy" / "credentials.prod.yml").read_text()
+    assert "bot.channels.telegram.TelegramInput:\n  optional: true" in credentials
+    entrypoint = (ROOT / "deploy" / "rasa-entrypoint.sh").read_text()
+    assert "KA2_REST_OPEN is for make run only" in entrypoint
+    assert "KA2_REST_OPEN=${KA2_REST_OPEN:-1}" in (ROOT / "scripts" / "run.sh").read_text()
+
+
+def test_the_nginx_template_only_fills_in_the_public_host():
+    """What the nginx image's envsubst step does with NGINX_ENVSUBST_FILTER=^KA2_ (nginx's own $vars stay)."""
+    envsubst = shutil.which("envsubst")
+    if envsubst is None:
+        pytest.skip("envsubst (gettext-base) is not installed")
+    template = (ROOT / "deploy" / "nginx.conf").read_text()
+    done = subprocess.run(
+        [envsubst, "${KA2_PUBLIC_HOST}"],
+        input=template,
+        capture_output=True,
+        text=True,
+        env={"KA2_PUBLIC_HOST": "assistant.example.be"},
+        check=True,
+    )
+    assert "connect-src 'self' wss://assistant.example.be;" in done.stdout
+    replaced = template.count("${KA2_PUBLIC_HOST}")
+    assert replaced and done.stdout.count("$") == template.count("$") - replaced, "only KA2_PUBLIC_HOST is filled in"

@@ -215,7 +215,7 @@ def test_each_user_of_a_group_has_their_own_conversation(telegram):
     assert send_update(stack, text_update(41, GROUP, "/start@ka2_test_bot", user_id=22)) == 200
     assert len(replies(api, since, GROUP)) >= 2
     for user, text in ((11, "c'est quoi le KA2 ?"), (22, "/greet")):
-        with urllib.request.urlopen(f"{stack.url}/conversations/{GROUP}:{user}/tracker", timeout=30) as response:
+        with urllib.request.urlopen(f"{stack.url}/conversations/tg:{GROUP}:{user}/tracker", timeout=30) as response:
             events = json.loads(response.read())["events"]
         assert [e["text"] for e in events if e["event"] == "user"] == [text]
 
@@ -227,7 +227,7 @@ def test_long_answer_is_split_and_a_long_button_payload_still_works(telegram):
     buttons = [{"title": "Bonjour", "payload": long_payload}]
     event = {"event": "bot", "text": "\n\n".join(paragraphs), "data": {"buttons": buttons}}
     since = len(api.calls)
-    path = "/conversations/505/tracker/events?output_channel=telegram&execute_side_effects=true"
+    path = "/conversations/tg:505/tracker/events?output_channel=telegram&execute_side_effects=true"
     assert post(stack, path, [event]) == 200
     sent = replies(api, since, 505)
     assert len(sent) == 2  # 4 x ~1850 characters: two paragraphs per message

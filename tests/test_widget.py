@@ -190,13 +190,13 @@ def last_bot_text(browser: Browser) -> str:
 
 
 def session_id(web: Dict[str, Any]) -> str:
-    """The widget's session id, which Rasa uses as the sender id."""
+    """The widget's session id; Rasa's conversation is `web:<session id>`."""
     key = json.dumps("ka2-chat:" + web["stack"].url)
     return web["browser"].evaluate(expression=f"JSON.parse(sessionStorage.getItem({key})).sessionId")
 
 
 def tracker_events(stack: Stack, sender: str) -> List[Dict[str, Any]]:
-    with urllib.request.urlopen(f"{stack.url}/conversations/{sender}/tracker", timeout=30) as response:
+    with urllib.request.urlopen(f"{stack.url}/conversations/web:{sender}/tracker", timeout=30) as response:
         return json.loads(response.read())["events"]
 
 
@@ -280,7 +280,8 @@ def test_bot_html_is_shown_as_text_and_markdown_is_rendered(web):
         "**Important** [piège](javascript:alert(1))\n- un\n- deux https://www.lebij.be."
     )
     request = urllib.request.Request(
-        f"{stack.url}/conversations/{session_id(web)}/tracker/events?output_channel=socketio&execute_side_effects=true",
+        f"{stack.url}/conversations/web:{session_id(web)}/tracker/events?output_channel=socketio"
+        "&execute_side_effects=true",
         data=json.dumps([{"event": "bot", "text": hostile}]).encode(),
         headers={"Content-Type": "application/json"},
     )

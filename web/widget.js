@@ -11,7 +11,9 @@
   var base = new URL(".", script.src).href;
   var data = script.dataset;
   var options = {
-    serverUrl: data.serverUrl || location.protocol + "//" + location.hostname + ":5005",
+    // "same-origin": the page's own origin (behind the reverse proxy, which never echoes the Host header).
+    serverUrl: data.serverUrl === "same-origin" ? location.origin
+      : data.serverUrl || location.protocol + "//" + location.hostname + ":5005",
     socketPath: data.socketPath || "/socket.io",
     title: data.title || "Assistant Erasmus+ KA2",
     launcherLabel: data.launcherLabel || "Une question sur le KA2 ?",

@@ -223,7 +223,3 @@ class DomainPolicy:
         if domain is not self._domain:
             self._domain, self._policy = domain, PayloadPolicy.from_domain(domain)
         return self._policy
-
-
-def log_refusal(channel: str, sender_id: str, checked: Checked) -> None:
-    logger.info(f"{channel}: message from {sender_id!r} not passed to the model ({checked.reason}).")

@@ -10,11 +10,21 @@ credentials.yml: `bot.channels.rest.RestInput:` instead of `rest:`. Same request
   button payload the bot never offers, gets a polite French reply (200) without reaching the model;
 - `input_channel` cannot be chosen by the client, there is no streaming mode;
 - when the conversation cannot be handled (the tracker store is unreachable...), the error is logged
-  on one line and the client gets 503 with the French "service momentanément indisponible" message.
+  on one line and the client gets 503 with the French "service momentanément indisponible" message;
+- the conversation is `rest:<sender>` (bot/channels/intake.py): a client can never reach the widget's
+  or Telegram's conversations; replies keep the client's `sender` as `recipient_id`;
+- access: with `KA2_REST_TOKEN` set, `Authorization: Bearer <token>` is required (compared in constant
+  time, 401 otherwise). Without a token the channel is closed (401), except with `KA2_REST_OPEN=1`
+  (set by scripts/run.sh and the tests) for clients on 127.0.0.1 / ::1 only, judged by the socket's
+  peer address, never by a header: a forgotten KA2_REST_OPEN=1 behind nginx opens nothing;
+- 20 messages a minute per conversation, 120 per client address (`KA2_RATE_*`): 429 and Retry-After;
+- `metadata`: only known keys are kept, over `KA2_MAX_METADATA_BYTES` (1 KiB) the request gets 413;
+- deeply nested JSON (RecursionError in the parser) is a 400, not a 500.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
@@ -27,7 +37,8 @@ from sanic.response import HTTPResponse
 
 from ka2 import settings
 
-from .guard import HANDLING_ERRORS, UNAVAILABLE, Checked, DomainPolicy, check_message, describe_error, log_refusal
+from .guard import UNAVAILABLE
+from .intake import Intake, Outcome, bound_request_size, clean_metadata, client_address, is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +54,15 @@ MESSAGES = {
     "sender": "Le champ « sender » est obligatoire : une chaîne de 1 à 128 lettres, chiffres ou _.:@+-.",
     "message": "Le champ « message » est obligatoire et doit être une chaîne de caractères.",
     "metadata": "Le champ « metadata », s'il est présent, doit être un objet JSON.",
+    "metadata_too_large": "Le champ « metadata » est trop volumineux.",
+    "unauthorized": "Accès refusé : ce canal est réservé aux intégrations (en-tête Authorization: Bearer <jeton>).",
+    "throttled": "Trop de messages en peu de temps : réessayez dans {seconds} secondes, s'il vous plaît.",
 }
 
 
-def error(status: int, code: str) -> HTTPResponse:
-    return response.json({"error": code, "message": MESSAGES[code]}, status=status)
+def error(status: int, code: str, headers: Optional[Dict[str, str]] = None, **values: Any) -> HTTPResponse:
+    message = MESSAGES[code].format(**values) if values else MESSAGES[code]  # some messages show JSON braces
+    return response.json({"error": code, "message": message}, status=status, headers=headers)
 
 
 def max_body_bytes() -> int:
@@ -68,7 +83,7 @@ def parse_body(request: Request) -> tuple:
         return None, None, None, error(400, "encoding")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: [[[[...]]]] nested deeper than the parser goes
         return None, None, None, error(400, "json")
     if not isinstance(data, dict):
         return None, None, None, error(400, "object")
@@ -83,7 +98,20 @@ def parse_body(request: Request) -> tuple:
     metadata = data.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         return None, None, None, error(400, "metadata")
+    metadata, too_large = clean_metadata(metadata)
+    if too_large:
+        return None, None, None, error(413, "metadata_too_large")
     return sender, message, metadata, None
+
+
+def authorised(request: Request, token: Optional[str], open_on_loopback: bool) -> bool:
+    """A bearer token equal to KA2_REST_TOKEN; without a token, loopback peers when KA2_REST_OPEN=1."""
+    if token:
+        given = request.headers.get("authorization") or ""
+        scheme, _, value = given.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())
+    # The socket's peer, not X-Forwarded-For: behind nginx every request comes from the proxy.
+    return open_on_loopback and is_loopback(request.conn_info.client_ip if request.conn_info else None)
 
 
 class RestInput(InputChannel):
@@ -94,31 +122,25 @@ class RestInput(InputChannel):
         return "rest"
 
     def __init__(self) -> None:
-        self.policy = DomainPolicy()
+        self.intake = Intake(self.name(), "rest")
 
-    async def deliver(
-        self,
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
-        checked: Checked,
-        sender: str,
-        metadata: Optional[Dict[str, Any]],
-    ) -> HTTPResponse:
-        collector = CollectingOutputChannel()
-        if checked.refused:
-            log_refusal(self.name(), sender, checked)
-            return response.json([{"recipient_id": sender, "text": checked.reply}])
-        try:
-            for text in checked.texts:
-                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
-        except HANDLING_ERRORS as failure:  # the tracker store or the lock store is unreachable...
-            logger.error(f"rest: the message of {sender!r} could not be handled: {describe_error(failure)}")
+    @staticmethod
+    def answer(sender: str, outcome: Outcome, collector: CollectingOutputChannel) -> HTTPResponse:
+        if outcome.status == "throttled":
+            headers = {"Retry-After": str(outcome.retry_after)}
+            return error(429, "throttled", headers=headers, seconds=outcome.retry_after)
+        if outcome.status == "unavailable":
             # Nothing of the turn was stored: the client sees only the notice, not half an answer.
             return response.json([{"recipient_id": sender, "text": UNAVAILABLE}], status=503)
-        return response.json(collector.messages)
+        if outcome.status == "refused":
+            return response.json([{"recipient_id": sender, "text": outcome.reply}])
+        # The conversation is rest:<sender>; the client knows it as <sender>.
+        return response.json([{**message, "recipient_id": sender} for message in collector.messages])
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("ka2_rest_webhook", __name__)
-        self.policy.attach(webhook)
+        self.intake.attach(webhook)
+        bound_request_size(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -126,10 +148,15 @@ class RestInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not authorised(request, settings.REST_TOKEN.get(), settings.REST_OPEN.get()):
+                return error(401, "unauthorized", headers={"WWW-Authenticate": "Bearer"})
             sender, message, metadata, failure = parse_body(request)
             if failure is not None:
                 return failure
-            checked = check_message(message, self.policy())
-            return await self.deliver(on_new_message, checked, sender, metadata)
+            collector = CollectingOutputChannel()
+            peer = request.conn_info.client_ip if request.conn_info else None
+            client = client_address(peer, request.headers.get("x-forwarded-for"))
+            outcome = await self.intake.receive(on_new_message, [message], sender, collector, client, metadata)
+            return self.answer(sender, outcome, collector)
 
         return webhook

@@ -2,8 +2,16 @@
 
 Replaces Rasa 3.6's aiogram-based channel (HTTP 500 "Event loop is closed" with aiogram 2.15):
 the Bot API server is configurable, the webhook is registered once at start-up (a failure is
-logged, Rasa keeps running), Telegram's secret-token header is checked, getMe is called once.
-credentials.yml entry: `bot.channels.telegram.TelegramInput:` (values there override the variables).
+logged, Rasa keeps running), getMe is called once.
+credentials.yml entry: `bot.channels.telegram.TelegramInput:` (values there override the variables);
+with `optional: true` (deploy/credentials.prod.yml) the channel is off when TELEGRAM_TOKEN is unset.
+
+Security: with TELEGRAM_WEBHOOK_URL set, start-up refuses without TELEGRAM_SECRET_TOKEN (one line
+naming it); every update must carry it in X-Telegram-Bot-Api-Secret-Token (compared in constant
+time, 403 otherwise; with no secret configured every update is refused). Malformed updates get 400.
+Conversations are `tg:<chat>` (`tg:<chat>:<user>` in groups); messages go through the channel intake
+(bot/channels/intake.py: rate limit per conversation, checks, "indisponible"). Telegram's requests
+all come from Telegram's servers, so the per-address budget does not apply here.
 """
 
 from __future__ import annotations
@@ -15,16 +23,17 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
 
 from rasa.core.channels import telegram as rasa_telegram
-from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from .guard import HANDLING_ERRORS, UNAVAILABLE, DomainPolicy, check_messages, describe_error, log_refusal
+from .intake import Intake, bound_request_size
+from .redis_client import redis_from_settings
 from .telegram_api import DEFAULT_API_URL, BotApi, TelegramApiError
 from .telegram_format import PayloadStore, inline_keyboard, split_message, to_html
-from .telegram_updates import Incoming, chat_of, parse_update
+from .telegram_updates import Incoming, MalformedUpdate, chat_of, parse_update
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +59,19 @@ class TelegramSettings:
         token = value("access_token", "TELEGRAM_TOKEN")
         if not token:
             raise RasaException("Telegram channel: TELEGRAM_TOKEN is not set.")
+        webhook_url = value("webhook_url", "TELEGRAM_WEBHOOK_URL")
+        secret_token = value("secret_token", "TELEGRAM_SECRET_TOKEN")
+        if webhook_url and not secret_token:
+            # Without it anyone who finds the webhook URL can make the bot write to any chat.
+            raise RasaException(
+                "Telegram channel: TELEGRAM_SECRET_TOKEN is not set while TELEGRAM_WEBHOOK_URL is: "
+                "set TELEGRAM_SECRET_TOKEN (1-256 characters A-Z a-z 0-9 _ -) to start."
+            )
         return cls(
             token=token,
             bot_name=(value("verify", "TELEGRAM_BOT_NAME") or "").lstrip("@") or None,
-            webhook_url=value("webhook_url", "TELEGRAM_WEBHOOK_URL"),
-            secret_token=value("secret_token", "TELEGRAM_SECRET_TOKEN"),
+            webhook_url=webhook_url,
+            secret_token=secret_token,
             api_url=value("api_url", "TELEGRAM_API_URL") or DEFAULT_API_URL,
         )
 
@@ -98,7 +115,9 @@ class TelegramOutput(OutputChannel):
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
-        await self._send(recipient_id, text, inline_keyboard(buttons, self.payloads))
+        keyboard = inline_keyboard(buttons, self.payloads)
+        await self.payloads.save()
+        await self._send(recipient_id, text, keyboard)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._call("sendPhoto", chat_id=chat_of(recipient_id), photo=image)
@@ -125,15 +144,18 @@ class TelegramInput(rasa_telegram.TelegramInput):
         return "telegram"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> TelegramInput:
-        return cls(TelegramSettings.load(credentials or {}, os.environ))
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:  # type: ignore[override]
+        credentials = credentials or {}
+        if credentials.get("optional") and not (credentials.get("access_token") or os.environ.get("TELEGRAM_TOKEN")):
+            return TelegramOff()
+        return cls(TelegramSettings.load(credentials, os.environ))
 
     def __init__(self, settings: TelegramSettings):
         super().__init__(settings.token, settings.bot_name, settings.webhook_url, debug_mode=False)
         self.settings = settings
         self.api = BotApi(settings.token, settings.api_url)
-        self.payloads = PayloadStore()
-        self.policy = DomainPolicy()
+        self.payloads = PayloadStore(redis=redis_from_settings())
+        self.intake = Intake(self.name(), "tg")
 
     def get_output_channel(self) -> TelegramOutput:  # type: ignore[override]
         return TelegramOutput(self.api, self.payloads)
@@ -149,10 +171,6 @@ class TelegramInput(rasa_telegram.TelegramInput):
             if not self.settings.webhook_url:
                 logger.warning("Telegram: TELEGRAM_WEBHOOK_URL is not set, the webhook was not registered.")
                 return False
-            if not self.settings.secret_token:
-                logger.warning(
-                    "Telegram: TELEGRAM_SECRET_TOKEN is not set, anyone who knows the webhook URL can post updates."
-                )
             params: Dict[str, Any] = {"url": self.settings.webhook_url, "allowed_updates": ALLOWED_UPDATES}
             if self.settings.secret_token:
                 params["secret_token"] = self.settings.secret_token
@@ -168,8 +186,8 @@ class TelegramInput(rasa_telegram.TelegramInput):
         return True
 
     def authorised(self, request: Request) -> bool:
-        if not self.settings.secret_token:
-            return True
+        if not self.settings.secret_token:  # nothing to tell Telegram's updates from forged ones
+            return False
         given = request.headers.get(SECRET_HEADER, "")
         return hmac.compare_digest(given.encode(), self.settings.secret_token.encode())
 
@@ -184,28 +202,20 @@ class TelegramInput(rasa_telegram.TelegramInput):
             return
         texts = incoming.texts
         if incoming.callback_query_id:
-            payload = self.payloads.payload(texts[0])
+            payload = await self.payloads.resolve(texts[0])
             if payload is None:
                 await output.send_text_message(incoming.sender_id, EXPIRED_BUTTON)
                 return
             texts = [payload]
-        checked = check_messages(texts, self.policy())
-        if checked.refused:
-            log_refusal(self.name(), incoming.sender_id, checked)
-            await output.send_text_message(incoming.sender_id, checked.reply or "")
-            return
         await output.typing(incoming.chat_id)
-        try:
-            for text in checked.texts:
-                await on_new_message(UserMessage(text, output, incoming.sender_id, input_channel=self.name()))
-        except HANDLING_ERRORS as failure:  # the tracker store is unreachable...
-            problem = describe_error(failure)
-            logger.error(f"telegram: the message of {incoming.sender_id!r} could not be handled: {problem}")
-            await output.send_text_message(incoming.sender_id, UNAVAILABLE)
+        outcome = await self.intake.receive(on_new_message, texts, incoming.sender_id, output)
+        if outcome.reply:
+            await output.send_text_message(incoming.sender_id, outcome.reply)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         telegram_webhook = Blueprint("telegram_webhook", __name__)
-        self.policy.attach(telegram_webhook)
+        self.intake.attach(telegram_webhook)
+        bound_request_size(telegram_webhook)
 
         @telegram_webhook.listener("after_server_start")
         async def register(*_: Any) -> None:
@@ -225,7 +235,11 @@ class TelegramInput(rasa_telegram.TelegramInput):
                 update = None
             if not isinstance(update, dict):
                 return response.text("bad request", status=400)
-            incoming = parse_update(update, self.settings.bot_name)
+            try:
+                incoming = parse_update(update, self.settings.bot_name)
+            except MalformedUpdate as malformed:
+                logger.info(f"Telegram: malformed update refused ({malformed}).")
+                return response.text("bad request", status=400)
             if incoming is not None:
                 try:
                     await self.handle(incoming, on_new_message)
@@ -234,3 +248,24 @@ class TelegramInput(rasa_telegram.TelegramInput):
             return response.text("success")
 
         return telegram_webhook
+
+
+class TelegramOff(InputChannel):
+    """The Telegram channel of the production credentials while TELEGRAM_TOKEN is unset: 404, one log line."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "telegram"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        off = Blueprint("telegram_webhook", __name__)
+
+        @off.listener("after_server_start")
+        async def say_off(*_: Any) -> None:
+            logger.info("Telegram: off (TELEGRAM_TOKEN is not set).")
+
+        @off.route("/webhook", methods=["POST"])
+        async def webhook(_: Request) -> HTTPResponse:
+            return response.text("not found", status=404)
+
+        return off

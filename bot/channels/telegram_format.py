@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections import OrderedDict
 from html import escape
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
+
+logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 4096  # Telegram's limit for one message
 MAX_CALLBACK_DATA = 64  # bytes, UTF-8: an accented letter counts double
 LONG_PAYLOAD_PREFIX = "k:"
+REDIS_PREFIX = "ka2:tgpayload:"
 
 BULLET = re.compile(r"^(\s*)[-*] (.*)$")
 BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -80,11 +84,18 @@ def split_message(markdown: str, limit: int = MAX_MESSAGE_LENGTH) -> List[str]:
 
 
 class PayloadStore:
-    """Button payloads too long for callback data, kept under a short key (bounded, in memory)."""
+    """Button payloads too long for callback data, kept under a short key.
 
-    def __init__(self, size: int = 2048):
+    The key is a hash of the payload, so every Rasa instance computes the same one. In memory
+    (bounded) always; in Redis too when one is given (`ka2:tgpayload:<key>`, kept `ttl` seconds), so
+    a button sent by one instance still works when Telegram delivers the press to another.
+    """
+
+    def __init__(self, size: int = 2048, redis: Any = None, ttl: int = 30 * 24 * 3600):
         self._payloads: OrderedDict[str, str] = OrderedDict()
         self._size = size
+        self._redis, self._ttl = redis, ttl
+        self._unsaved: Dict[str, str] = {}
 
     def callback_data(self, payload: str) -> str:
         if 0 < len(payload.encode("utf-8")) <= MAX_CALLBACK_DATA and not payload.startswith(LONG_PAYLOAD_PREFIX):
@@ -94,13 +105,40 @@ class PayloadStore:
         self._payloads.move_to_end(key)
         while len(self._payloads) > self._size:
             self._payloads.popitem(last=False)
+        if self._redis is not None:
+            self._unsaved[key] = payload
         return key
+
+    async def save(self) -> None:
+        """Write the keys made since the last call to Redis (before the buttons are sent)."""
+        unsaved, self._unsaved = self._unsaved, {}
+        if self._redis is None or not unsaved:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key, payload in unsaved.items():
+                    pipe.set(REDIS_PREFIX + key, payload, ex=self._ttl)
+                await pipe.execute()
+        except Exception as error:  # the button still works on this instance
+            logger.warning(f"Telegram: button payloads not saved to Redis: {type(error).__name__}")
 
     def payload(self, data: str) -> Optional[str]:
         """The payload behind callback data; None for a key this process no longer knows."""
         if not data.startswith(LONG_PAYLOAD_PREFIX):
             return data
         return self._payloads.get(data)
+
+    async def resolve(self, data: str) -> Optional[str]:
+        """`payload(data)`, asking Redis for a key another instance made."""
+        found = self.payload(data)
+        if found is not None or self._redis is None:
+            return found
+        try:
+            value = await self._redis.get(REDIS_PREFIX + data)
+        except Exception as error:
+            logger.warning(f"Telegram: button payload not read from Redis: {type(error).__name__}")
+            return None
+        return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 def inline_keyboard(buttons: List[Dict[str, str]], store: PayloadStore) -> List[List[Dict[str, str]]]:

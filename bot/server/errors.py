@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 UNAVAILABLE = (
     "Le service est momentanément indisponible. Veuillez réessayer dans quelques minutes, s'il vous plaît. "
     "Votre conversation est conservée."
@@ -18,6 +20,11 @@ class ServiceUnavailable(BaseException):
 
 
 HANDLING_ERRORS = (Exception, ServiceUnavailable)
+
+
+def conversation_tag(conversation_id: str) -> str:
+    """A short, stable stand-in for a conversation id in logs (a widget's id gives access to its session)."""
+    return hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:10]
 
 
 def describe_error(error: BaseException) -> str:

@@ -24,7 +24,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 
 from ka2 import settings
 
-from .errors import UNAVAILABLE, describe_error
+from .errors import UNAVAILABLE, conversation_tag, describe_error
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def install() -> None:
             reason = f"no answer within {action_timeout():g} s" if isinstance(error, asyncio.TimeoutError) else None
             url: Optional[str] = getattr(self.action_endpoint, "url", None)
             logger.error(
-                f"Action server unavailable ({url}): '{self.name()}' failed for {tracker.sender_id!r}, "
+                f"Action server unavailable ({url}): '{self.name()}' failed for conversation "
+                f"{conversation_tag(tracker.sender_id)}, "
                 f"the user was told to try again later: {reason or describe_error(error)}"
             )
             _FAILED_TURNS[turn] = None
