@@ -74,7 +74,7 @@ browser:
 
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==0.5.4"
-	$(BIN)/uv pip compile --python $(BIN)/python requirements.in -o requirements.lock
+	$(BIN)/uv pip compile --generate-hashes --python $(BIN)/python requirements.in -o requirements.lock
 
 $(GENERATED_NLU): $(KNOWLEDGE) ka2/knowledge.py ka2/text.py scripts/knowledge.py | $(VENV)/.installed
 	$(BIN)/python scripts/knowledge.py generate
