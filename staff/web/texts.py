@@ -84,5 +84,10 @@ def decimal(value: Optional[float]) -> str:
     return f"{value or 0:.2f}".replace(".", ",")
 
 
+def plural(count: int, singular: str, plural_form: str = "") -> str:
+    """"1 demande", "2 demandes": the count with the noun agreeing (French: 0 and 1 are singular)."""
+    return f"{count} {singular if abs(count) < 2 else (plural_form or singular + 's')}"
+
+
 def percent(value: Optional[float]) -> str:
     return "–" if value is None else f"{100 * value:.1f} %".replace(".", ",")

@@ -32,6 +32,7 @@ from .texts import (
     answer_html,
     decimal,
     french_datetime,
+    plural,
     percent,
 )
 
@@ -73,7 +74,7 @@ class Web:
         self.templates = Environment(
             loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]), trim_blocks=True
         )
-        self.templates.filters.update(when=french_datetime, percent=percent, answer=answer_html, decimal=decimal)
+        self.templates.filters.update(when=french_datetime, percent=percent, plural=plural, answer=answer_html, decimal=decimal)
         self.templates.globals.update(
             agency_labels=AGENCY_LABELS,
             status_labels=STATUS_LABELS,

@@ -3,11 +3,11 @@
   const source = document.getElementById("stats-data");
   if (!source || !window.Chart) return;
   const data = JSON.parse(source.textContent);
-  const reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   const common = {
     responsive: true,
     maintainAspectRatio: false,
-    animation: reduced ? false : undefined,
+    // No animation: figures are read, not watched (and a screenshot never catches a bar half-grown).
+    animation: false,
     scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
   };
   function draw(id, type, labels, datasets) {
