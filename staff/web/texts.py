@@ -85,7 +85,7 @@ def decimal(value: Optional[float]) -> str:
 
 
 def plural(count: int, singular: str, plural_form: str = "") -> str:
-    """"1 demande", "2 demandes": the count with the noun agreeing (French: 0 and 1 are singular)."""
+    """ "1 demande", "2 demandes": the count with the noun agreeing (French: 0 and 1 are singular)."""
     return f"{count} {singular if abs(count) < 2 else (plural_form or singular + 's')}"
 
 

@@ -32,8 +32,8 @@ from .texts import (
     answer_html,
     decimal,
     french_datetime,
-    plural,
     percent,
+    plural,
 )
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,9 @@ class Web:
         self.templates = Environment(
             loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]), trim_blocks=True
         )
-        self.templates.filters.update(when=french_datetime, percent=percent, plural=plural, answer=answer_html, decimal=decimal)
+        self.templates.filters.update(
+            when=french_datetime, percent=percent, plural=plural, answer=answer_html, decimal=decimal
+        )
         self.templates.globals.update(
             agency_labels=AGENCY_LABELS,
             status_labels=STATUS_LABELS,
