@@ -38,7 +38,12 @@ def stem(word: str) -> str:
 
 def content_words(text: str) -> FrozenSet[str]:
     """Stems of the words of `text` that carry meaning (normalised, stop words out)."""
-    words = WORD.findall(normalise(text).replace("'", " "))
+    return normalised_content_words(normalise(text))
+
+
+def normalised_content_words(normalised: str) -> FrozenSet[str]:
+    """`content_words` of a text already normalised."""
+    words = WORD.findall(normalised.replace("'", " "))
     return frozenset(stem(w) for w in words if w not in STOPWORDS and len(w) > 1)
 
 

@@ -1,0 +1,173 @@
+"""Group similar messages without comparing each message with every group (`ka2-staff unanswered`).
+
+The rule is `text.are_similar`'s: shared content words (Jaccard >= 0.5) or near-identical spelling
+(SequenceMatcher ratio >= 0.8); a message joins the oldest group whose first message is similar.
+Comparing each message with every group was quadratic (1,000 messages: 222 s). Here:
+
+- each distinct text is normalised once (its words and character trigrams), and repeats of a text
+  go straight to the group of its first occurrence;
+- a message is compared only with the groups an inverted index proposes: those sharing one of the
+  rarest tokens of its prefix (prefix filtering: two word sets with Jaccard >= 0.5 always share a
+  token of their prefixes, under one rare-first order), for words and for trigrams (typos);
+- cheap bounds come first (length ratio, rapidfuzz's Indel ratio, which is never below
+  SequenceMatcher's), SequenceMatcher last;
+- the work per message is bounded: at most MAX_POSTINGS groups per token (the oldest ones, which
+  the rule prefers) and MAX_CANDIDATES groups in all.
+
+Bench: bench/unanswered.py (numbers in the README).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Dict, FrozenSet, Iterable, List, Sequence, Set, Tuple
+
+from rapidfuzz import process
+from rapidfuzz.distance import Indel
+
+from ka2.text import normalise
+
+from .text import SIMILAR_SPELLING, SIMILAR_WORDS, normalised_content_words
+
+# Trigram sets of two spellings with ratio >= 0.8 overlap by far more than this (a typo costs a few).
+TRIGRAM_OVERLAP = 0.5
+# Bounds on the work per message: groups per index token (the oldest, which the rule prefers).
+MAX_POSTINGS = 2000
+MAX_CANDIDATES = 100_000
+MAX_SPELLING_CANDIDATES = 1000
+SPELLING_KEYS = 0
+# rapidfuzz turns a similarity cutoff into a rounded distance: keep a ratio of exactly 0.8 in (a prefilter).
+INDEL_CUTOFF = SIMILAR_SPELLING - 0.01
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    text: str  # normalised
+    words: FrozenSet[str]
+    trigrams: FrozenSet[str]
+
+
+def fingerprint(text: str) -> Fingerprint:
+    normalised = normalise(text)
+    padded = f" {normalised} "
+    trigrams = frozenset([padded[i : i + 3] for i in range(len(padded) - 2)])
+    return Fingerprint(normalised, normalised_content_words(normalised), trigrams)
+
+
+def prefix(tokens: Iterable[str], rank: Dict[str, int], threshold: float) -> List[str]:
+    """The rarest tokens any set overlapping `tokens` by `threshold` (Jaccard) must share one of."""
+    ordered = sorted(tokens, key=rank.__getitem__)
+    return ordered[: len(ordered) - math.ceil(threshold * len(ordered)) + 1] if ordered else []
+
+
+def words_similar(a: FrozenSet[str], b: FrozenSet[str]) -> bool:
+    shared = len(a & b)
+    return bool(shared) and shared >= SIMILAR_WORDS * (len(a) + len(b) - shared)
+
+
+def spelling_similar(a: str, b: str) -> bool:
+    return SequenceMatcher(None, a, b).ratio() >= SIMILAR_SPELLING
+
+
+def similar(a: Fingerprint, b: Fingerprint) -> bool:
+    """`text.are_similar` on fingerprints."""
+    if words_similar(a.words, b.words):
+        return True
+    if Indel.normalized_similarity(a.text, b.text) < INDEL_CUTOFF:  # LCS: never below SequenceMatcher
+        return False
+    return spelling_similar(a.text, b.text)
+
+
+class _Index:
+    """Token -> groups whose first message has it in its prefix, oldest first (MAX_POSTINGS at most)."""
+
+    def __init__(self, rank: Dict[str, int], threshold: float, keys: int = 0) -> None:
+        self.rank, self.threshold, self.max_keys = rank, threshold, keys
+        self.postings: Dict[str, List[int]] = {}
+
+    def keys(self, tokens: Iterable[str]) -> List[str]:
+        keys = prefix(tokens, self.rank, self.threshold)
+        return keys[: self.max_keys] if self.max_keys else keys
+
+    def add(self, tokens: Iterable[str], group: int) -> None:
+        for token in self.keys(tokens):
+            posting = self.postings.setdefault(token, [])
+            if len(posting) < MAX_POSTINGS:
+                posting.append(group)
+
+    def candidates(self, tokens: Iterable[str]) -> Set[int]:
+        found: Set[int] = set()
+        for token in self.keys(tokens):
+            found.update(self.postings.get(token, ()))  # in C: no Python step per group
+        return found
+
+
+def _ranks(prints: Sequence[Fingerprint]) -> Tuple[Dict[str, int], Dict[str, int]]:
+    """A rare-first order of the words and of the trigrams (their document frequency)."""
+    words: Counter = Counter()
+    trigrams: Counter = Counter()
+    for item in prints:
+        words.update(item.words)
+        trigrams.update(item.trigrams)
+
+    def rank(counts: Counter) -> Dict[str, int]:
+        return {token: i for i, token in enumerate(sorted(counts, key=lambda t: (counts[t], t)))}
+
+    return rank(words), rank(trigrams)
+
+
+def _first_similar(item: Fingerprint, leaders: List[Fingerprint], by_words: _Index, by_spelling: _Index):
+    """The oldest group whose first message is similar to `item`, among those the indexes propose."""
+    words = item.words
+    best = next(
+        (g for g in sorted(by_words.candidates(words))[:MAX_CANDIDATES] if words_similar(leaders[g].words, words)),
+        None,
+    )
+    spelling = by_spelling.candidates(item.trigrams)
+    spelling = sorted(spelling if best is None else (g for g in spelling if g < best))[:MAX_SPELLING_CANDIDATES]
+    if spelling:
+        # One call in C over the candidates; SequenceMatcher then confirms, oldest first.
+        hits = process.extract(
+            item.text,
+            [leaders[g].text for g in spelling],
+            scorer=Indel.normalized_similarity,
+            score_cutoff=INDEL_CUTOFF,
+            limit=None,
+        )
+        for group in sorted(spelling[index] for _, _, index in hits):
+            if spelling_similar(leaders[group].text, item.text):
+                return group
+    return best
+
+
+def group_indices(texts: Sequence[str]) -> List[int]:
+    """The group number of each text (0, 1, ... in order of creation), by `text.are_similar`'s rule."""
+    distinct: Dict[str, int] = {}
+    prints: List[Fingerprint] = []
+    keys: List[int] = []
+    for text in texts:
+        key = distinct.get(text)
+        if key is None:
+            item = fingerprint(text)
+            key = distinct.get(item.text)
+            if key is None:
+                key = distinct[item.text] = len(prints)
+                prints.append(item)
+            distinct[text] = key
+        keys.append(key)
+    word_rank, trigram_rank = _ranks(prints)
+    by_words, by_spelling = _Index(word_rank, SIMILAR_WORDS), _Index(trigram_rank, TRIGRAM_OVERLAP, SPELLING_KEYS)
+    leaders: List[Fingerprint] = []
+    group_of: List[int] = []
+    for item in prints:
+        found = _first_similar(item, leaders, by_words, by_spelling)
+        if found is None:
+            found = len(leaders)
+            leaders.append(item)
+            by_words.add(item.words, found)
+            by_spelling.add(item.trigrams, found)
+        group_of.append(found)
+    return [group_of[key] for key in keys]
