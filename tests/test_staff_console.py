@@ -269,8 +269,8 @@ def test_purge_deletes_conversations_and_requests_older_than_the_retention(store
 
     result = run_console(*db_args(copy), "purge", "--days", "180")
     assert result.stdout.strip() == (
-        f"Conservation : 180 jour(s). Supprimé : 1 conversation(s) ({old_events} événement(s)), "
-        "1 demande(s) de contact, 0 note(s)."
+        f"Conservation : 180 jour(s). Supprimé : 1 conversation(s) entière(s), {old_events} événement(s) en tout "
+        "(dont 0 dans 0 conversation(s) encore active(s)), 1 demande(s) de contact, 0 note(s)."
     )
     assert rows(copy, "SELECT COUNT(*) FROM events WHERE sender_id = 'staff-weather-1'")[0][0] == 0
     assert rows(copy, "SELECT COUNT(*) FROM events")[0][0] == remaining
