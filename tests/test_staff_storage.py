@@ -27,7 +27,7 @@ from ka2.text import normalise
 from staff import cli, conversations, reports
 from staff.conversations import UserMessage
 from staff.grouping import group_indices
-from staff.text import are_similar
+from staff.text import are_similar, content_words
 
 DAY = 86400
 
@@ -183,11 +183,16 @@ def test_csv_cells_never_start_a_formula(attack):
 
 
 def reference_groups(texts: List[str]) -> List[int]:
-    """The rule as it was: each message against the first message of every group, in order."""
+    """The rule without index: each message against the first message of every group, words first."""
     leaders: List[str] = []
     out = []
     for text in texts:
-        found = next((i for i, leader in enumerate(leaders) if are_similar(leader, text)), None)
+        words = content_words(text)
+        shares = (i for i, leader in enumerate(leaders) if content_words(leader) and words and
+                  len(content_words(leader) & words) >= 0.5 * len(content_words(leader) | words))  # fmt: skip
+        found = next(shares, None)
+        if found is None:
+            found = next((i for i, leader in enumerate(leaders) if are_similar(leader, text)), None)
         if found is None:
             found = len(leaders)
             leaders.append(text)
