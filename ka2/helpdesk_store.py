@@ -202,7 +202,8 @@ def engine_for(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         # The Rasa server writes to the same file: wait for its lock rather than fail.
         options["connect_args"] = {"timeout": 30}
-    engine = sa.create_engine(url, **options)
+    # A failed insert's parameters are a user's name, e-mail address and question: never in a log.
+    engine = sa.create_engine(url, hide_parameters=True, **options)
     metadata.create_all(engine, checkfirst=True)
     return engine
 
@@ -315,6 +316,36 @@ def list_feedback(
         query = query.where(answer_feedback.c.rating == rating)
     with _engine(db_url).connect() as connection:
         return [_rating_from_row(row) for row in connection.execute(query).mappings()]
+
+
+def count_handoffs(sender_id: str, since: dt.datetime, db_url: Optional[str] = None) -> int:
+    """How many handoff requests one conversation filed since a (naive UTC) time: the daily cap."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(handoff_requests)
+        .where(handoff_requests.c.sender_id == sender_id, handoff_requests.c.created_at >= since)
+    )
+    with _engine(db_url).connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def senders_with_records(sender_ids: Iterable[str], db_url: Optional[str] = None) -> List[str]:
+    """Those of `sender_ids` with a handoff request or a rating, in the order given (for `forget`)."""
+    ids = list(sender_ids)
+    if not ids:
+        return []
+    with _engine(db_url).connect() as connection:
+        found = set(
+            connection.execute(sa.select(handoff_requests.c.sender_id).where(handoff_requests.c.sender_id.in_(ids)))
+            .scalars()
+            .all()
+        )
+        found |= set(
+            connection.execute(sa.select(answer_feedback.c.sender_id).where(answer_feedback.c.sender_id.in_(ids)))
+            .scalars()
+            .all()
+        )
+    return [i for i in ids if i in found]
 
 
 def forget(sender_id: str, db_url: Optional[str] = None) -> DeletedCounts:

@@ -1,7 +1,10 @@
 """Users' e-mail addresses never appear in clear in the logs (Rasa server and action server).
 
 `install()` sets a log-record factory that masks every e-mail address in a record's message
-(`marie.dupont@example.org` -> `m***@***.org`) before any handler sees it, whatever the logger.
+(`marie.dupont@example.org` -> `m***@***.org`) before any handler sees it, whatever the logger,
+and makes every `logging.Formatter` (the root handlers', Rasa's coloured one, the default one of a
+handler without formatter, those created later) mask its output too: a traceback or an exception's
+text (a failed SQL insert quoting the address) is written by the formatter, after the factory ran.
 The action server installs it at start-up (`bot/actions/startup.py`), the Rasa server in its entry
 point (`bot.server.install`). Set KA2_LOG_EMAILS=1 to turn it off while debugging
 on a machine without real users.
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, Callable
 
 from . import settings
 
@@ -41,3 +44,22 @@ def install() -> None:
 
     factory._ka2_masks_emails = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
+    mask_formatters()
+
+
+def _masking(method: Callable[..., str]) -> Callable[..., str]:
+    def masked(self: logging.Formatter, *args: Any) -> str:
+        text = method(self, *args)
+        return mask_emails(text) if "@" in text else text
+
+    masked._ka2_masks_emails = True  # type: ignore[attr-defined]
+    masked._ka2_original = method  # type: ignore[attr-defined]
+    return masked
+
+
+def mask_formatters() -> None:
+    """Every Formatter masks what it writes: the message, the traceback and the stack (idempotent)."""
+    for name in ("format", "formatException", "formatStack"):
+        method = getattr(logging.Formatter, name)
+        if not getattr(method, "_ka2_masks_emails", False):
+            setattr(logging.Formatter, name, _masking(method))

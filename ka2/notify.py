@@ -4,7 +4,13 @@ Configured by environment variables; without `KA2_SMTP_HOST` nothing is sent:
 
     KA2_SMTP_HOST, KA2_SMTP_PORT (default 587; 465 means SMTP over TLS),
     KA2_SMTP_USER, KA2_SMTP_PASSWORD (optional login), KA2_SMTP_FROM (sender address),
-    KA2_HELPDESK_EMAIL_BIJ, KA2_HELPDESK_EMAIL_AEF (each agency's helpdesk address).
+    KA2_HELPDESK_EMAIL_BIJ, KA2_HELPDESK_EMAIL_AEF (each agency's helpdesk address),
+    KA2_SMTP_TLS (default on: TLS is required; `off` only for a plain SMTP server in local tests),
+    KA2_SMTP_CA_FILE (PEM file of the authority that signed the server's certificate, if not a public one).
+
+TLS is required: implicit TLS on port 465, otherwise STARTTLS, which the server must offer. A server
+that does not offer it (or a man in the middle stripping it) gets nothing: no password, no user's
+details in clear; the request stays stored and the failure is logged in one line.
 
 The request is always stored first (helpdesk_store.save_handoff); a failed notification is logged,
 leaves `notified_at` empty and never raises, so the request is never lost: staff see it with
@@ -24,6 +30,7 @@ from typing import Mapping, Optional, Tuple
 from ka2.knowledge import KnowledgeBase
 
 from . import helpdesk_store
+from . import settings as env_settings
 from .helpdesk_store import HandoffRequest, StoredHandoff
 
 logger = logging.getLogger(__name__)
@@ -53,6 +60,12 @@ class SmtpSettings:
     sender: str
     user: Optional[str] = None
     password: Optional[str] = None
+    require_tls: bool = True
+    ca_file: Optional[str] = None
+
+
+class TlsUnavailable(smtplib.SMTPException):
+    """The server does not offer STARTTLS while TLS is required: nothing is sent."""
 
 
 def smtp_settings(env: Mapping[str, str]) -> Optional[SmtpSettings]:
@@ -67,6 +80,8 @@ def smtp_settings(env: Mapping[str, str]) -> Optional[SmtpSettings]:
         sender=env.get("KA2_SMTP_FROM") or user or "assistant-ka2@localhost",
         user=user,
         password=env.get("KA2_SMTP_PASSWORD") or None,
+        require_tls=env_settings.SMTP_TLS.get(env),
+        ca_file=env_settings.SMTP_CA_FILE.get(env),
     )
 
 
@@ -112,13 +127,18 @@ def describe_handoff(handoff: StoredHandoff, kb: Optional[KnowledgeBase] = None)
     return "\n".join(lines)
 
 
+def one_line(text: str) -> str:
+    """Text fit for a header: a newline in a name would make the message invalid (and the send fail)."""
+    return " ".join(str(text).split())
+
+
 def handoff_email(handoff: StoredHandoff, to: str, settings: SmtpSettings, kb: Optional[KnowledgeBase]) -> EmailMessage:
     agency = kb.get(handoff.agency_id) if kb and handoff.agency_id else None
     message = EmailMessage()
-    message["Subject"] = f"[Assistant KA2] Demande de contact n° {handoff.id} – {handoff.name}"
+    message["Subject"] = f"[Assistant KA2] Demande de contact n° {handoff.id} – {one_line(handoff.name)}"
     message["From"] = settings.sender
     message["To"] = to
-    message["Reply-To"] = handoff.email
+    message["Reply-To"] = one_line(handoff.email)
     intro = (
         f"Une personne demande à être recontactée par {agency['label'] if agency else 'votre agence'} "
         "via l'assistant Erasmus+ KA2."
@@ -133,7 +153,7 @@ def handoff_email(handoff: StoredHandoff, to: str, settings: SmtpSettings, kb: O
 
 def send_email(message: EmailMessage, settings: SmtpSettings) -> None:
     """Send one message; raises smtplib.SMTPException or OSError on failure."""
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=settings.ca_file)
     if settings.port == SMTP_TLS_PORT:
         client: smtplib.SMTP = smtplib.SMTP_SSL(
             settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS, context=context
@@ -142,9 +162,12 @@ def send_email(message: EmailMessage, settings: SmtpSettings) -> None:
         client = smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS)
     with client:
         client.ehlo()
-        if settings.port != SMTP_TLS_PORT and client.has_extn("starttls"):
-            client.starttls(context=context)
-            client.ehlo()
+        if settings.port != SMTP_TLS_PORT:
+            if client.has_extn("starttls"):
+                client.starttls(context=context)
+                client.ehlo()
+            elif settings.require_tls:
+                raise TlsUnavailable(f"{settings.host}:{settings.port} does not offer STARTTLS")
         if settings.user:
             client.login(settings.user, settings.password or "")
         client.send_message(message)
@@ -176,6 +199,11 @@ def notify_handoff(
         send_email(handoff_email(handoff, to, settings, kb), settings)
         helpdesk_store.mark_notified(handoff_id, db_url)
         return SENT
+    except TlsUnavailable as error:
+        logger.error(
+            "Handoff request %s stored but not emailed: %s and TLS is required (KA2_SMTP_TLS).", handoff_id, error
+        )
+        return FAILED
     except Exception:  # noqa: BLE001 - a notification failure must never lose or block the request
         logger.exception("Handoff request %s stored but its notification failed.", handoff_id)
         return FAILED

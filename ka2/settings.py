@@ -131,6 +131,17 @@ RETENTION_DAYS = declare(
 )
 LOG_EMAILS = declare(Flag("KA2_LOG_EMAILS", False, "1 : ne pas masquer les adresses e-mail dans les journaux"))
 LAZY_MATCHER = declare(Flag("KA2_LAZY_MATCHER", False, "1 : charger spaCy au premier usage (tests)"))
+SMTP_TLS = declare(
+    Flag(
+        "KA2_SMTP_TLS",
+        True,
+        "0/off : autoriser l'envoi SMTP sans chiffrement (tests locaux uniquement ; défaut : TLS exigé)",
+    )
+)
+SMTP_CA_FILE = declare(Text("KA2_SMTP_CA_FILE", None, "certificat(s) d'autorité pour vérifier le serveur SMTP (PEM)"))
+MAX_HANDOFFS_PER_DAY = declare(
+    Integer("KA2_MAX_HANDOFFS_PER_DAY", 3, "demandes de contact par conversation et par jour (au plus)", minimum=1)
+)
 ALLOWED_ORIGINS = declare(Words("KA2_ALLOWED_ORIGINS", (), "origines autorisées pour le widget (socket.io)"))
 
 # Channels: REST access, throttling, bounded inputs (bot/channels/).

@@ -185,13 +185,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Efface la conversation d'un utilisateur (tous ses événements), ses demandes de contact et "
         "ses notes. Irréversible.",
     )
-    forget.add_argument("sender", metavar="SENDER", help="identifiant de la conversation (sender_id)")
+    forget.add_argument(
+        "sender",
+        metavar="SENDER",
+        help="identifiant de la conversation (sender_id) : avec son canal (web:…, tg:…, rest:…) ou sans, "
+        "auquel cas la conversation de ce numéro est cherchée dans chaque canal",
+    )
 
     purge = commands.add_parser(
         "purge",
         help="supprimer les données anciennes",
-        description="Supprime les conversations inactives depuis plus de N jours, et les demandes de contact et "
-        "notes de plus de N jours. À lancer régulièrement (par exemple chaque nuit).",
+        description="Supprime chaque événement de conversation de plus de N jours (une conversation encore "
+        "active perd ses anciens messages), et les demandes de contact et notes de plus de N jours. À lancer "
+        "régulièrement (par exemple chaque nuit).",
     )
     purge.add_argument(
         "--days",
@@ -232,7 +238,8 @@ class Console:
     @property
     def tracker(self) -> Engine:
         if self._tracker is None:
-            self._tracker = sa.create_engine(self.tracker_url, future=True)
+            # hide_parameters: a failed statement's values (conversation ids, texts) stay out of the logs.
+            self._tracker = sa.create_engine(self.tracker_url, future=True, hide_parameters=True)
         return self._tracker
 
     @property
@@ -350,8 +357,9 @@ def handoff_line(handoff: helpdesk_store.StoredHandoff) -> str:
     agency = (handoff.agency_id or "agence ?").replace("agency.", "")
     status = "traitée" if handoff.status == helpdesk_store.STATUS_DONE else "à traiter"
     notified = "notifiée" if handoff.notified_at else "non notifiée"
+    channel = conversations.conversation_channel(handoff.sender_id, handoff.channel)
     return (
-        f"n° {handoff.id}  {created}  {agency}  {handoff.name} <{handoff.email}>  "
+        f"n° {handoff.id}  {created}  {agency}  {channel}  {handoff.name} <{handoff.email}>  "
         f"« {excerpt(handoff.question, 50)} »  ({status}, {notified})"
     )
 
@@ -380,12 +388,32 @@ def run_handoffs(console: Console) -> int:
     return 0
 
 
+def forget_targets(console: Console, typed: str) -> List[str]:
+    """The conversation id(s) `forget` erases for what staff typed (a bare id is looked up per channel)."""
+    candidates = conversations.candidate_ids(typed)
+    found = conversations.existing_ids(console.tracker, candidates)
+    found += [i for i in helpdesk_store.senders_with_records(candidates, console.helpdesk_url) if i not in found]
+    if len(found) > 1:
+        listed = ", ".join(sorted(found, key=candidates.index))
+        raise ConsoleError(
+            f"plusieurs conversations correspondent à « {typed} » : {listed} ; "
+            "relancez avec l'identifiant complet de celle à effacer (ex. ka2-staff forget tg:12345)"
+        )
+    return found or candidates[:1]
+
+
 def run_forget(console: Console) -> int:
-    sender = console.args.sender
+    typed = console.args.sender.strip()
+    (sender,) = forget_targets(console, typed)
     events = conversations.delete_conversation(console.tracker, sender)
     deleted = helpdesk_store.forget(sender, db_url=console.helpdesk_url)
+    if not (events or deleted.handoffs or deleted.feedback):
+        searched = ", ".join(conversations.candidate_ids(typed))
+        console.say(f"Aucune donnée pour « {typed} » (cherché : {searched}) : rien n'a été effacé.")
+        return 0
+    channel = f" ({conversations.conversation_channel(sender)})" if conversations.namespace(sender) else ""
     console.say(
-        f"Données de « {sender} » effacées : {events} événement(s) de conversation, "
+        f"Données de « {sender} »{channel} effacées : {events} événement(s) de conversation, "
         f"{deleted.handoffs} demande(s) de contact, {deleted.feedback} note(s)."
     )
     return 0
@@ -396,13 +424,13 @@ def run_purge(console: Console) -> int:
     if days < 0:
         raise ConsoleError("le nombre de jours doit être positif ou nul")
     now = dt.datetime.now()
-    conversations_count, events = conversations.delete_conversations_idle_since(
-        console.tracker, now - dt.timedelta(days=days)
-    )
+    purged = conversations.delete_events_older_than(console.tracker, now - dt.timedelta(days=days))
     deleted = helpdesk_store.purge(days, db_url=console.helpdesk_url, now=as_utc(now))
     console.say(
-        f"Conservation : {days} jour(s). Supprimé : {conversations_count} conversation(s) "
-        f"({events} événement(s)), {deleted.handoffs} demande(s) de contact, {deleted.feedback} note(s)."
+        f"Conservation : {days} jour(s). Supprimé : {purged.conversations} conversation(s) entière(s), "
+        f"{purged.events} événement(s) en tout (dont {purged.trimmed_events} dans "
+        f"{purged.trimmed_conversations} conversation(s) encore active(s)), "
+        f"{deleted.handoffs} demande(s) de contact, {deleted.feedback} note(s)."
     )
     return 0
 

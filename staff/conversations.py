@@ -79,7 +79,7 @@ def user_message_from_event(sender_id: str, timestamp: float, data: Mapping) -> 
         text=" ".join(str(data.get("text") or "").split()),
         intent=intent.get("name"),
         confidence=float(intent.get("confidence") or 0.0),
-        channel=data.get("input_channel") or "inconnu",
+        channel=conversation_channel(sender_id, data.get("input_channel")),
         closest_intent=_closest_intent(parse_data),
     )
 
@@ -137,6 +137,43 @@ def unanswered_reasons(message: UserMessage, threshold: float = LOW_CONFIDENCE) 
     return reasons
 
 
+# Conversation ids are namespaced by the channel that set them (`web:`, `tg:`, `rest:`): a bare id
+# typed by staff may be any of them. Ids stored before the namespaces have none.
+NAMESPACES = {"web": "widget", "tg": "Telegram", "rest": "REST"}
+
+
+def namespace(sender_id: str) -> Optional[str]:
+    """The channel namespace of a conversation id (`tg` of `tg:12345`), None for a bare id."""
+    head, sep, _ = sender_id.partition(":")
+    return head if sep and head in NAMESPACES else None
+
+
+def conversation_channel(sender_id: str, input_channel: Optional[str] = None) -> str:
+    """What staff see as the channel: the namespace's name, else Rasa's input channel."""
+    space = namespace(sender_id)
+    return NAMESPACES[space] if space else (input_channel or "inconnu")
+
+
+def candidate_ids(sender_id: str) -> List[str]:
+    """The ids a staff-typed id may stand for: itself if namespaced, else itself and each namespace's."""
+    sender_id = sender_id.strip()
+    if namespace(sender_id):
+        return [sender_id]
+    return [sender_id, *(f"{space}:{sender_id}" for space in NAMESPACES)]
+
+
+def existing_ids(engine: Engine, ids: Sequence[str]) -> List[str]:
+    """Those of `ids` that have events in the store, in the order given."""
+    if not ids or not events_table_exists(engine):
+        return []
+    query = sa.text("SELECT DISTINCT sender_id FROM events WHERE sender_id IN :ids").bindparams(
+        sa.bindparam("ids", expanding=True)
+    )
+    with engine.connect() as connection:
+        found = set(connection.execute(query, {"ids": list(ids)}).scalars())
+    return [i for i in ids if i in found]
+
+
 def delete_conversation(engine: Engine, sender_id: str) -> int:
     """Delete every event of one conversation; the number of events deleted."""
     if not events_table_exists(engine):
@@ -145,13 +182,36 @@ def delete_conversation(engine: Engine, sender_id: str) -> int:
         return connection.execute(sa.text("DELETE FROM events WHERE sender_id = :s"), {"s": sender_id}).rowcount
 
 
-def delete_conversations_idle_since(engine: Engine, cutoff: dt.datetime) -> Sequence[int]:
-    """Delete whole conversations whose last event is older than `cutoff`: (conversations, events)."""
+@dataclass(frozen=True)
+class PurgedEvents:
+    conversations: int  # conversations left without any event (deleted whole)
+    events: int  # events deleted in all
+    trimmed_conversations: int  # conversations still active that lost their old events
+    trimmed_events: int  # events deleted from those
+
+
+def delete_events_older_than(engine: Engine, cutoff: dt.datetime) -> PurgedEvents:
+    """Delete every event older than `cutoff`, whatever the age of the conversation's last event.
+
+    A conversation active yesterday that began a year ago loses its year-old events (messages, the
+    name and e-mail address of a handoff's slots): retention is per event, not per conversation.
+    """
     if not events_table_exists(engine):
-        return (0, 0)
-    old = "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :cutoff"
+        return PurgedEvents(0, 0, 0, 0)
     params = {"cutoff": cutoff.timestamp()}
+    per_sender = (
+        "SELECT sender_id, SUM(CASE WHEN timestamp < :cutoff THEN 1 ELSE 0 END) AS old, COUNT(*) AS total "
+        "FROM events GROUP BY sender_id HAVING SUM(CASE WHEN timestamp < :cutoff THEN 1 ELSE 0 END) > 0"
+    )
     with engine.begin() as connection:
-        senders = connection.execute(sa.text(f"SELECT COUNT(*) FROM ({old}) AS old"), params).scalar_one()
-        deleted = connection.execute(sa.text(f"DELETE FROM events WHERE sender_id IN ({old})"), params).rowcount
-    return (int(senders), int(deleted))
+        counts = connection.execute(sa.text(per_sender), params).all()
+        deleted = connection.execute(sa.text("DELETE FROM events WHERE timestamp < :cutoff"), params).rowcount
+    whole = [row for row in counts if row.old == row.total]
+    trimmed = [row for row in counts if row.old < row.total]
+    return PurgedEvents(len(whole), int(deleted), len(trimmed), int(sum(row.old for row in trimmed)))
+
+
+def delete_conversations_idle_since(engine: Engine, cutoff: dt.datetime) -> Sequence[int]:
+    """(conversations deleted whole, events deleted): now by event age, see delete_events_older_than."""
+    purged = delete_events_older_than(engine, cutoff)
+    return (purged.conversations, purged.events)

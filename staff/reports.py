@@ -6,12 +6,12 @@ import csv
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, TextIO, Tuple
 
 from ka2.helpdesk_store import RATING_DOWN, RATING_UP, STATUS_DONE, StoredHandoff, StoredRating
 
 from .conversations import LOW_CONFIDENCE, REASON_FALLBACK, REASON_OUT_OF_SCOPE, UserMessage, unanswered_reasons
-from .text import are_similar
+from .grouping import group_indices
 
 TOP_INTENTS = 10
 
@@ -57,17 +57,13 @@ class UnansweredGroup:
 
 def group_unanswered(messages: Sequence[UserMessage], threshold: float = LOW_CONFIDENCE) -> List[UnansweredGroup]:
     """Unanswered messages grouped by similarity, most frequent group first."""
+    kept = [(message, reasons) for message in messages if (reasons := unanswered_reasons(message, threshold))]
     groups: List[UnansweredGroup] = []
-    for message in messages:
-        reasons = unanswered_reasons(message, threshold)
-        if not reasons:
-            continue
-        group = next((g for g in groups if are_similar(g.text, message.text)), None)
-        if group is None:
-            group = UnansweredGroup()
-            groups.append(group)
-        group.messages.append(message)
-        group.reasons.update(reasons)
+    for (message, reasons), index in zip(kept, group_indices([message.text for message, _ in kept]), strict=False):
+        if index == len(groups):
+            groups.append(UnansweredGroup())
+        groups[index].messages.append(message)
+        groups[index].reasons.update(reasons)
     return sorted(groups, key=lambda g: (-g.count, -g.last_seen.timestamp()))
 
 
@@ -92,11 +88,23 @@ CSV_COLUMNS = [
 ]
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...), +cmd|...):
+# user text is prefixed with an apostrophe, which the spreadsheet shows as plain text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A cell safe to open in a spreadsheet (numbers as they are, text never a formula)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_unanswered_csv(
     out: TextIO, groups: Sequence[UnansweredGroup], down_rated: Sequence[Tuple[str, List[StoredRating]]]
 ) -> None:
     """Semicolon-separated CSV (what a French spreadsheet expects): one row per group and per 👎 question."""
-    writer = csv.writer(out, delimiter=";")
+    writer = SafeRows(csv.writer(out, delimiter=";").writerow)
     writer.writerow(CSV_COLUMNS)
     for group in groups:
         writer.writerow(
@@ -125,6 +133,16 @@ def write_unanswered_csv(
                     rating.sender_id,
                 ]
             )
+
+
+@dataclass(frozen=True)
+class SafeRows:
+    """A csv writer's `writerow` with every cell passed through csv_cell."""
+
+    write: Callable[[Iterable[object]], object]
+
+    def writerow(self, row: Iterable[object]) -> None:
+        self.write([csv_cell(cell) for cell in row])
 
 
 @dataclass

@@ -276,6 +276,8 @@ def helpdesk_smtp_env(port: int) -> Dict[str, str]:
         "KA2_SMTP_HOST": "127.0.0.1",
         "KA2_SMTP_PORT": str(port),
         "KA2_SMTP_FROM": "assistant-ka2@example.org",
+        # smtpd offers no STARTTLS: the tests' plain server needs the explicit opt-out.
+        "KA2_SMTP_TLS": "off",
         "KA2_HELPDESK_EMAIL_BIJ": "helpdesk-bij@example.org",
         "KA2_HELPDESK_EMAIL_AEF": "helpdesk-aef@example.org",
     }

@@ -19,7 +19,7 @@ from bot.actions.handoff import (
 )
 from ka2.helpdesk_store import list_feedback, list_handoffs
 
-from .conftest import ROOT, make_tracker, run_action, run_form_validation
+from .conftest import ROOT, helpdesk_smtp_env, make_tracker, run_action, run_form_validation
 
 DOMAIN = yaml.safe_load(Path(ROOT / "bot" / "domain.yml").read_text("utf-8"))
 FORM = "handoff_form"
@@ -98,6 +98,35 @@ def test_a_confirmed_request_is_stored_with_a_summary_and_the_agency_is_given(kb
     text = "\n".join(m["text"] for m in messages)
     assert f"n° {request.id}" in text and kb.entries["agency.bij"]["website"] in text
     assert all(e["value"] is None for e in events if e.get("event") == "slot")
+
+
+def test_handoffs_are_capped_per_sender_and_day_and_the_agency_is_given_instead(
+    kb, helpdesk_db, smtp_server, monkeypatch
+):
+    for name, value in helpdesk_smtp_env(smtp_server.port).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KA2_MAX_HANDOFFS_PER_DAY", "2")
+    slots = {
+        "handoff_name": "Awa Diallo",
+        "handoff_email": "awa@exemple.be",
+        "handoff_sector": "sector.youth",
+        "handoff_question": "Un groupe informel de jeunes peut-il déposer ?",
+        "handoff_confirmed": True,
+    }
+    for _ in range(2):
+        run_action(ActionSubmitHandoff(), make_tracker("affirm", slots=slots))
+    assert len(list_handoffs(db_url=helpdesk_db)) == 2 and len(smtp_server.received) == 2
+    messages, events = run_action(ActionSubmitHandoff(), make_tracker("affirm", slots=slots))
+    text = "\n".join(m["text"] for m in messages)
+    assert "Vous avez déjà envoyé 2 demandes de contact aujourd'hui" in text
+    assert kb.entries["agency.bij"]["website"] in text  # the agency's own contacts instead
+    assert len(list_handoffs(db_url=helpdesk_db)) == 2 and len(smtp_server.received) == 2
+    assert all(e["value"] is None for e in events if e.get("event") == "slot")
+    # Another conversation is not limited by this one's requests.
+    other = make_tracker("affirm", slots=slots)
+    other.sender_id = "web:someone-else"
+    run_action(ActionSubmitHandoff(), other)
+    assert len(list_handoffs(db_url=helpdesk_db)) == 3 and len(smtp_server.received) == 3
 
 
 def test_a_refused_summary_stores_nothing(helpdesk_db):

@@ -13,8 +13,10 @@ from ka2 import helpdesk_store as store
 from ka2 import notify
 from ka2.database_url import DatabaseConfigError, helpdesk_db_url, tracker_db_url
 from ka2.helpdesk_store import AnswerRating, HandoffRequest
+from ka2.settings import SettingsError
 
 from .conftest import free_port, helpdesk_smtp_env
+from .smtp_tls import StartTlsSMTPServer, self_signed_certificate
 
 EVENTS = [
     {"event": "action", "name": "action_session_start"},
@@ -224,3 +226,75 @@ def test_save_and_notify_stores_first_then_reports_the_outcome(db_url, smtp_serv
     assert outcome == notify.SENT and store.get_handoff(handoff_id, db_url=db_url).notified_at is not None
     failed_id, failed = notify.save_and_notify(request("b"), db_url=db_url, env=helpdesk_smtp_env(free_port()), kb=kb)
     assert failed == notify.FAILED and store.get_handoff(failed_id, db_url=db_url).status == store.STATUS_OPEN
+
+
+# ---------------------------------------------------------------------------------------------
+# Transport security of the notification (TLS required unless KA2_SMTP_TLS=off)
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    return self_signed_certificate(tmp_path)
+
+
+@pytest.fixture
+def starttls_server(certificate):
+    server = StartTlsSMTPServer(*certificate)
+    yield server
+    server.close()
+
+
+def tls_env(port: int, **extra: str) -> dict:
+    env = {k: v for k, v in helpdesk_smtp_env(port).items() if k != "KA2_SMTP_TLS"}
+    return {**env, **extra}
+
+
+def test_a_server_without_starttls_gets_neither_the_password_nor_the_request(db_url, smtp_server, caplog):
+    # smtpd advertises no STARTTLS: as a man in the middle stripping it would. TLS is required by default.
+    handoff_id = store.save_handoff(request(), db_url=db_url)
+    with caplog.at_level(logging.INFO, logger="ka2.notify"):
+        outcome = notify.notify_handoff(handoff_id, db_url=db_url, env=tls_env(smtp_server.port))
+    assert outcome == notify.FAILED
+    assert smtp_server.received == []
+    (record,) = (r for r in caplog.records if r.name == "ka2.notify")
+    assert record.exc_info is None and "\n" not in record.getMessage()
+    assert "does not offer STARTTLS and TLS is required (KA2_SMTP_TLS)" in record.getMessage()
+    stored = store.get_handoff(handoff_id, db_url=db_url)
+    assert stored.status == store.STATUS_OPEN and stored.notified_at is None
+
+
+def test_starttls_with_the_authority_of_ka2_smtp_ca_file_sends_encrypted(db_url, starttls_server, certificate, kb):
+    handoff_id = store.save_handoff(request(), db_url=db_url)
+    login = {"KA2_SMTP_USER": "assistant", "KA2_SMTP_PASSWORD": "s3cret"}
+    env = tls_env(starttls_server.port, KA2_SMTP_CA_FILE=str(certificate[0]), **login)
+    assert notify.notify_handoff(handoff_id, db_url=db_url, env=env, kb=kb) == notify.SENT
+    ((sender, recipients, email, encrypted, login),) = starttls_server.received
+    assert encrypted and login == "assistant"
+    assert recipients == ["helpdesk-bij@example.org"] and email["Reply-To"] == "marie.dupont@example.org"
+    assert store.get_handoff(handoff_id, db_url=db_url).notified_at is not None
+
+
+def test_an_unverified_certificate_is_refused_and_nothing_is_sent(db_url, starttls_server):
+    handoff_id = store.save_handoff(request(), db_url=db_url)
+    assert notify.notify_handoff(handoff_id, db_url=db_url, env=tls_env(starttls_server.port)) == notify.FAILED
+    assert starttls_server.received == []
+    assert store.get_handoff(handoff_id, db_url=db_url).notified_at is None
+
+
+def test_an_invalid_ka2_smtp_tls_names_the_variable():
+    with pytest.raises(SettingsError, match="KA2_SMTP_TLS"):
+        notify.smtp_settings({"KA2_SMTP_HOST": "127.0.0.1", "KA2_SMTP_TLS": "peut-être"})
+
+
+def test_a_name_with_newlines_becomes_one_line_of_the_subject(db_url, smtp_server, kb):
+    name = "Marie\nDupont\r\nBcc: victime@example.org"
+    handoff_id = store.save_handoff(request(name=name), db_url=db_url)
+    assert notify.notify_handoff(handoff_id, db_url=db_url, env=helpdesk_smtp_env(smtp_server.port), kb=kb) == (
+        notify.SENT
+    )
+    ((_, recipients, email),) = smtp_server.received
+    assert (
+        email["Subject"]
+        == f"[Assistant KA2] Demande de contact n° {handoff_id} – Marie Dupont Bcc: victime@example.org"
+    )
+    assert email["Bcc"] is None and recipients == ["helpdesk-bij@example.org"]

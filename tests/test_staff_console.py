@@ -188,7 +188,7 @@ def test_handoffs_list_show_and_done(store_db):
     assert listing.startswith("2 demande(s) de contact (ouvertes).")
     line = next(line for line in listing.splitlines() if "Marie Dupont" in line)
     handoff_id = int(line.split()[1])
-    assert "bij  Marie Dupont <marie.dupont@example.org>" in line and "(à traiter, non notifiée)" in line
+    assert "bij  rest  Marie Dupont <marie.dupont@example.org>" in line and "(à traiter, non notifiée)" in line
 
     shown = run_console(*db_args(store_db), "handoffs", "show", str(handoff_id)).stdout
     assert "Question :\n  Notre maison de jeunes peut-elle coordonner un KA210 ?" in shown
@@ -269,8 +269,8 @@ def test_purge_deletes_conversations_and_requests_older_than_the_retention(store
 
     result = run_console(*db_args(copy), "purge", "--days", "180")
     assert result.stdout.strip() == (
-        f"Conservation : 180 jour(s). Supprimé : 1 conversation(s) ({old_events} événement(s)), "
-        "1 demande(s) de contact, 0 note(s)."
+        f"Conservation : 180 jour(s). Supprimé : 1 conversation(s) entière(s), {old_events} événement(s) en tout "
+        "(dont 0 dans 0 conversation(s) encore active(s)), 1 demande(s) de contact, 0 note(s)."
     )
     assert rows(copy, "SELECT COUNT(*) FROM events WHERE sender_id = 'staff-weather-1'")[0][0] == 0
     assert rows(copy, "SELECT COUNT(*) FROM events")[0][0] == remaining

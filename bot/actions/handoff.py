@@ -9,6 +9,7 @@ email address is recognised wherever it is in the message.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, Dict, List, Optional
 
@@ -16,7 +17,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.types import DomainDict
 
-from ka2.helpdesk_store import HandoffRequest, conversation_summary
+from ka2 import settings
+from ka2.helpdesk_store import HandoffRequest, conversation_summary, count_handoffs, utc_now
 from ka2.knowledge import get_knowledge_base
 from ka2.notify import save_and_notify
 
@@ -178,6 +180,11 @@ class ActionSubmitHandoff(Action):
             return say(dispatcher, Message(kb.say("handoff_cancelled")), events=reset)
         sector = kb.entries[tracker.get_slot(SECTOR)]
         agency = kb.entries[sector["agency"]]
+        filed = count_handoffs(tracker.sender_id, utc_now() - dt.timedelta(days=1))
+        if filed >= settings.MAX_HANDOFFS_PER_DAY.get():  # a cap per sender: no flood of the helpdesk's inbox
+            dispatcher.utter_message(text=kb.say("handoff_limit_reached", count=filed, agency=agency["label"]))
+            agency_contacts(kb, agency).send(dispatcher)
+            return reset
         summary = conversation_summary(tracker.events)
         request = HandoffRequest(
             sender_id=tracker.sender_id,
