@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Mapping, Optional, Tuple
 
-from ka2.knowledge import KnowledgeBase
+from ka2.knowledge import KnowledgeBase, get_knowledge_base
 
 from . import helpdesk_store
 from . import settings as env_settings
@@ -35,11 +35,6 @@ from .helpdesk_store import HandoffRequest, StoredHandoff
 
 logger = logging.getLogger(__name__)
 
-# Which environment variable holds each agency's helpdesk address (agencies without one are not emailed).
-HELPDESK_EMAIL_ENV = {
-    "agency.bij": "KA2_HELPDESK_EMAIL_BIJ",
-    "agency.aef_europe": "KA2_HELPDESK_EMAIL_AEF",
-}
 SMTP_TIMEOUT_SECONDS = 15
 SMTP_TLS_PORT = 465
 
@@ -85,10 +80,17 @@ def smtp_settings(env: Mapping[str, str]) -> Optional[SmtpSettings]:
     )
 
 
-def helpdesk_address(agency_id: Optional[str], env: Mapping[str, str]) -> Optional[str]:
-    """The configured helpdesk address of an agency, if any."""
-    variable = HELPDESK_EMAIL_ENV.get(agency_id or "")
-    if variable is None:
+def helpdesk_address(
+    agency_id: Optional[str], env: Mapping[str, str], kb: Optional[KnowledgeBase] = None
+) -> Optional[str]:
+    """The configured helpdesk address of an agency, if any.
+
+    The agency's entry names the variable (`helpdesk_email_env` in knowledge/agencies.yml); agencies
+    without one are not e-mailed.
+    """
+    entry = (kb or get_knowledge_base()).get(agency_id or "") if agency_id else None
+    variable = (entry or {}).get("helpdesk_email_env")
+    if not variable:
         return None
     return (env.get(variable) or "").strip() or None
 
@@ -192,7 +194,7 @@ def notify_handoff(
         if handoff is None:
             logger.error("Handoff request %s not found: nothing to notify.", handoff_id)
             return NOT_FOUND
-        to = helpdesk_address(handoff.agency_id, env)
+        to = helpdesk_address(handoff.agency_id, env, kb)
         if to is None:
             logger.warning("No helpdesk address for %s: handoff request %s not emailed.", handoff.agency_id, handoff_id)
             return NO_ADDRESS

@@ -354,7 +354,8 @@ def run_stats(console: Console) -> int:
 
 def handoff_line(handoff: helpdesk_store.StoredHandoff) -> str:
     created = handoff.created_at.strftime("%d/%m/%Y %H:%M") if handoff.created_at else "?"
-    agency = (handoff.agency_id or "agence ?").replace("agency.", "")
+    entry = get_knowledge_base().get(handoff.agency_id) if handoff.agency_id else None
+    agency = entry.get("short", entry["label"]) if entry else (handoff.agency_id or "agence ?")
     status = "traitée" if handoff.status == helpdesk_store.STATUS_DONE else "à traiter"
     notified = "notifiée" if handoff.notified_at else "non notifiée"
     channel = conversations.conversation_channel(handoff.sender_id, handoff.channel)

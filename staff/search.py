@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List
 
-from bot.actions.rendering import body, source_line
 from ka2.knowledge import KnowledgeBase, normalise
+from ka2.wording import body, source_line
 
 from .text import content_words
 

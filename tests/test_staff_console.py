@@ -188,7 +188,7 @@ def test_handoffs_list_show_and_done(store_db):
     assert listing.startswith("2 demande(s) de contact (ouvertes).")
     line = next(line for line in listing.splitlines() if "Marie Dupont" in line)
     handoff_id = int(line.split()[1])
-    assert "bij  rest  Marie Dupont <marie.dupont@example.org>" in line and "(à traiter, non notifiée)" in line
+    assert "BIJ  rest  Marie Dupont <marie.dupont@example.org>" in line and "(à traiter, non notifiée)" in line
 
     shown = run_console(*db_args(store_db), "handoffs", "show", str(handoff_id)).stdout
     assert "Question :\n  Notre maison de jeunes peut-elle coordonner un KA210 ?" in shown

@@ -1,6 +1,8 @@
-"""The staff console on a real Rasa SQL tracker store (SQLite file written by Rasa's SQLTrackerStore):
-retention by event age, `forget` with channel-namespaced ids, CSV cells that are never formulas,
-and the fast grouping of unanswered messages against the pairwise rule it replaces."""
+"""The staff console on a real Rasa SQL tracker store (a SQLite file written by SQLTrackerStore).
+
+Retention by event age, `forget` with channel-namespaced ids, CSV cells that are never formulas,
+and the fast grouping of unanswered messages against the pairwise rule it replaces.
+"""
 
 from __future__ import annotations
 
