@@ -192,6 +192,14 @@ def test_client_address_reads_only_the_trusted_proxy_entry():
     assert client_address("172.18.0.5", "6.6.6.6, 203.0.113.7", proxies=0) == "172.18.0.5"
     assert client_address("172.18.0.5", "pas-une-adresse", proxies=1) == "172.18.0.5"
     assert client_address("172.18.0.5", None, proxies=1) == "172.18.0.5"
+
+
+def test_this_machine_has_no_address_budget_without_a_proxy():
+    # make run, a test harness or an integration on the host: many conversations, one address.
+    assert client_address("127.0.0.1", None, proxies=0) is None
+    assert client_address("::1", "6.6.6.6", proxies=0) is None
+    # Behind nginx the loopback peer is the proxy: the client is the entry it added.
+    assert client_address("127.0.0.1", "203.0.113.7", proxies=1) == "203.0.113.7"
     assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("10.0.0.1") and not is_loopback("")
 
 

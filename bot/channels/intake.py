@@ -85,14 +85,18 @@ def clean_metadata(metadata: Any, env: Optional[Mapping[str, str]] = None) -> Tu
     return kept, False
 
 
-def client_address(peer: Optional[str], forwarded_for: Optional[str], proxies: Optional[int] = None) -> str:
-    """The client's address: the peer, or the entry of X-Forwarded-For added by the trusted proxy.
+def client_address(peer: Optional[str], forwarded_for: Optional[str], proxies: Optional[int] = None) -> Optional[str]:
+    """The client's address for its budget: the peer, or the entry of X-Forwarded-For added by the trusted proxy.
 
     With KA2_TRUSTED_PROXIES=n (nginx in front: 1), the n-th address from the right of
     X-Forwarded-For is the one the outermost trusted proxy saw; entries further left are the
-    client's own claims and are ignored.
+    client's own claims and are ignored. Without a proxy, a loopback peer is this machine itself
+    (`make run`, a test harness, an integration on the host): None, no per-address budget, since
+    all its conversations share one address; each conversation keeps its own budget.
     """
     proxies = settings.TRUSTED_PROXIES.get() if proxies is None else proxies
+    if not proxies and is_loopback(peer):
+        return None
     if proxies and forwarded_for:
         hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
         if len(hops) >= proxies:

@@ -117,7 +117,7 @@ class Sessions:
     def __init__(self) -> None:
         self.session_of: Dict[str, str] = {}  # sid -> session id
         self.owner_of: Dict[str, str] = {}  # session id -> sid
-        self.client_of: Dict[str, str] = {}  # sid -> client address
+        self.client_of: Dict[str, Optional[str]] = {}  # sid -> client address (None: this machine)
 
     def claim(self, sid: str, requested: Any) -> str:
         """The session `sid` gets: the one it proposes when free and well-formed, else a new one."""
