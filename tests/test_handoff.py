@@ -118,7 +118,7 @@ def test_handoffs_are_capped_per_sender_and_day_and_the_agency_is_given_instead(
     assert len(list_handoffs(db_url=helpdesk_db)) == 2 and len(smtp_server.received) == 2
     messages, events = run_action(ActionSubmitHandoff(), make_tracker("affirm", slots=slots))
     text = "\n".join(m["text"] for m in messages)
-    assert "Vous avez déjà envoyé 2 demandes de contact aujourd'hui" in text
+    assert "Vous avez déjà envoyé 2 demandes de contact ces dernières 24 heures" in text
     assert kb.entries["agency.bij"]["website"] in text  # the agency's own contacts instead
     assert len(list_handoffs(db_url=helpdesk_db)) == 2 and len(smtp_server.received) == 2
     assert all(e["value"] is None for e in events if e.get("event") == "slot")

@@ -182,9 +182,8 @@ class ActionSubmitHandoff(Action):
         agency = kb.entries[sector["agency"]]
         filed = count_handoffs(tracker.sender_id, utc_now() - dt.timedelta(days=1))
         if filed >= settings.MAX_HANDOFFS_PER_DAY.get():  # a cap per sender: no flood of the helpdesk's inbox
-            dispatcher.utter_message(text=kb.say("handoff_limit_reached", count=filed, agency=agency["label"]))
-            agency_contacts(kb, agency).send(dispatcher)
-            return reset
+            limit = Message(kb.say("handoff_limit_reached", count=filed, agency=agency["label"]))
+            return say(dispatcher, limit, agency_contacts(kb, agency), events=reset)
         summary = conversation_summary(tracker.events)
         request = HandoffRequest(
             sender_id=tracker.sender_id,
