@@ -41,7 +41,7 @@ def expand_variables(value: Any, env: Mapping[str, str]) -> Any:
     if not isinstance(value, str):
         return value
 
-    def substitute(match: re.Match) -> str:
+    def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in env:
             raise DatabaseConfigError(f"endpoints.yml uses ${{{name}}}, which is not set in the environment")
@@ -64,15 +64,17 @@ def url_from_tracker_store(section: Mapping[str, Any], base_dir: Path, env: Mapp
         path = Path(database)
         return f"sqlite:///{path if path.is_absolute() else base_dir / path}"
     port = values.get("port")
-    return URL.create(
-        dialect,
-        username=values.get("username"),
-        password=values.get("password"),
-        host=host,
-        port=int(port) if port else None,
-        database=database,
-        query=values.get("query") or {},
-    ).render_as_string(hide_password=False)
+    return str(
+        URL.create(
+            dialect,
+            username=values.get("username"),
+            password=values.get("password"),
+            host=host,
+            port=int(port) if port else None,
+            database=database,
+            query=values.get("query") or {},
+        ).render_as_string(hide_password=False)
+    )
 
 
 def endpoints_file(env: Mapping[str, str]) -> Path:
@@ -103,4 +105,4 @@ def helpdesk_db_url(env: Optional[Mapping[str, str]] = None, endpoints: Optional
 
 def redacted(url: str) -> str:
     """The URL without its password, for messages and logs."""
-    return make_url(url).render_as_string(hide_password=True)
+    return str(make_url(url).render_as_string(hide_password=True))

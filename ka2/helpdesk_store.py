@@ -29,7 +29,7 @@ import functools
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
@@ -212,9 +212,12 @@ def _engine(db_url: Optional[str]) -> Engine:
     return engine_for(db_url or helpdesk_db_url())
 
 
-def _from_row(cls, row: Mapping[str, Any], **decoded: Any):
+Stored = TypeVar("Stored")
+
+
+def _from_row(cls: Type[Stored], row: Mapping[str, Any], **decoded: Any) -> Stored:
     """A stored dataclass from a table row: columns and fields share their names."""
-    return cls(**{f.name: decoded.get(f.name, row[f.name]) for f in fields(cls)})
+    return cls(**{f.name: decoded.get(f.name, row[f.name]) for f in fields(cls)})  # type: ignore[arg-type]
 
 
 def _handoff_from_row(row: Mapping[str, Any]) -> StoredHandoff:
@@ -276,7 +279,7 @@ def _update_handoff(handoff_id: int, db_url: Optional[str], **values: Any) -> bo
         result = connection.execute(
             handoff_requests.update().where(handoff_requests.c.id == handoff_id).values(**values)
         )
-        return result.rowcount > 0
+        return bool(result.rowcount > 0)
 
 
 def mark_done(handoff_id: int, db_url: Optional[str] = None) -> bool:
