@@ -14,6 +14,7 @@ import io
 import random
 import time
 import unicodedata
+from collections import Counter
 from pathlib import Path
 from typing import Dict, List
 
@@ -26,7 +27,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from ka2 import helpdesk_store as store
 from ka2.helpdesk_store import AnswerRating, HandoffRequest
 from ka2.text import normalise
-from staff import cli, conversations, reports
+from staff import cli, conversations, grouping, reports
 from staff.conversations import UserMessage
 from staff.grouping import group_indices
 from staff.text import are_similar, content_words
@@ -237,6 +238,20 @@ def test_fast_grouping_joins_only_similar_messages_and_finds_the_pairwise_rules_
     together, expected = pairs(fast), pairs(reference)
     assert len(together & expected) >= 0.9 * len(expected)
     assert len(set(fast)) < len(set(texts))  # it does group
+
+
+def test_the_word_index_proposes_every_group_sharing_half_of_the_words():
+    # Keyed by pairs of rare words, it must still propose every set with Jaccard >= 0.5 (sizes 1 to 7).
+    rng = random.Random(3)
+    vocabulary = [f"mot{i}" for i in range(12)]
+    sets = [frozenset(rng.sample(vocabulary, rng.randrange(1, 8))) for _ in range(300)]
+    index = grouping._WordIndex(grouping._Rank(Counter(word for words in sets for word in words)))
+    for group, words in enumerate(sets):
+        index.add(words, group)
+    for words in sets:
+        proposed = set(index.candidates(words))
+        alike = {g for g, other in enumerate(sets) if 3 * len(words & other) >= len(words) + len(other)}
+        assert alike <= proposed
 
 
 def test_unanswered_groups_keep_their_first_message_and_count():
