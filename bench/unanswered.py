@@ -24,13 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ka2.knowledge import get_knowledge_base  # noqa: E402
-from staff.grouping import group_indices  # noqa: E402
-from staff.text import SIMILAR_WORDS, are_similar, content_words  # noqa: E402
-
-
-def words_alike(a, b) -> bool:
-    return bool(a and b) and len(a & b) >= SIMILAR_WORDS * len(a | b)
-
+from staff.grouping import group_indices, reference_groups  # noqa: E402
 
 RESULTS = ROOT / "bench" / "unanswered_results.json"
 SEED = 15
@@ -83,22 +77,6 @@ def messages(count: int, seed: int = SEED) -> List[str]:
     return out
 
 
-def pairwise_groups(texts: Sequence[str]) -> List[int]:
-    """The same rule without index, quadratic: each message against the first message of every group."""
-    leaders: List[str] = []
-    out = []
-    for text in texts:
-        words = content_words(text)
-        found = next((i for i, leader in enumerate(leaders) if words_alike(content_words(leader), words)), None)
-        if found is None:
-            found = next((i for i, leader in enumerate(leaders) if are_similar(leader, text)), None)
-        if found is None:
-            found = len(leaders)
-            leaders.append(text)
-        out.append(found)
-    return out
-
-
 def run(sizes: Sequence[int], compare_up_to: int) -> dict:
     rows = []
     for size in sizes:
@@ -109,7 +87,7 @@ def run(sizes: Sequence[int], compare_up_to: int) -> dict:
         row = {"messages": size, "distinct_texts": len(set(texts)), "groups": max(groups) + 1, "seconds": seconds}
         if size <= compare_up_to:
             start = time.perf_counter()
-            reference = pairwise_groups(texts)
+            reference = reference_groups(texts)
             row["pairwise_seconds"] = time.perf_counter() - start
             row["same_groups_as_pairwise"] = reference == groups
             row["pairwise_groups"] = max(reference) + 1

@@ -46,7 +46,7 @@ from rapidfuzz.distance import Indel
 
 from ka2.text import normalise
 
-from .text import SIMILAR_SPELLING, normalised_content_words_of
+from .text import SIMILAR_SPELLING, SIMILAR_WORDS, are_similar, content_words, normalised_content_words_of
 
 # Two spellings with ratio >= 0.8 nearly always share half of their trigrams (a typo costs three);
 # not always: "c'st quoi USA svp" / "c'est qoi Epos svp" share a quarter, and are not compared.
@@ -252,3 +252,26 @@ def group_indices(texts: Sequence[str]) -> List[int]:
                 found = groups.add(text, words, trigram_keys)
         group_of.append(found)
     return [group_of[key] for key in keys]
+
+
+def _share_words(a: FrozenSet[str], b: FrozenSet[str]) -> bool:
+    return bool(a and b) and len(a & b) >= SIMILAR_WORDS * len(a | b)
+
+
+def reference_groups(texts: Sequence[str]) -> List[int]:
+    """The same rule without index, quadratic: each message against the first message of every group.
+
+    The oracle of the tests and of bench/unanswered.py; never used on real data (1,000 messages: seconds).
+    """
+    leaders: List[str] = []
+    out = []
+    for text in texts:
+        words = content_words(text)
+        found = next((i for i, leader in enumerate(leaders) if _share_words(content_words(leader), words)), None)
+        if found is None:
+            found = next((i for i, leader in enumerate(leaders) if are_similar(leader, text)), None)
+        if found is None:
+            found = len(leaders)
+            leaders.append(text)
+        out.append(found)
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import asyncore
+import contextlib
 import json
 import os
 import shutil
@@ -258,8 +259,9 @@ class RecordingSMTPServer(smtpd.SMTPServer):
         self.received.append((mailfrom, rcpttos, message_from_bytes(data, policy=email_policy)))
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[RecordingSMTPServer]:
+@contextlib.contextmanager
+def recording_smtp_server() -> Iterator[RecordingSMTPServer]:
+    """A RecordingSMTPServer on a free 127.0.0.1 port, served by a thread, closed on exit."""
     server = RecordingSMTPServer(free_port())
     thread = threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.1}, daemon=True)
     thread.start()
@@ -268,6 +270,12 @@ def smtp_server() -> Iterator[RecordingSMTPServer]:
     finally:
         server.close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[RecordingSMTPServer]:
+    with recording_smtp_server() as server:
+        yield server
 
 
 def helpdesk_smtp_env(port: int) -> Dict[str, str]:

@@ -29,8 +29,8 @@ from ka2.helpdesk_store import AnswerRating, HandoffRequest
 from ka2.text import normalise
 from staff import cli, conversations, grouping, reports
 from staff.conversations import UserMessage
-from staff.grouping import group_indices
-from staff.text import are_similar, content_words
+from staff.grouping import group_indices, reference_groups
+from staff.text import are_similar
 
 DAY = 86400
 
@@ -183,24 +183,6 @@ def test_csv_cells_never_start_a_formula(attack):
 
 # ---------------------------------------------------------------------------------------------
 # Grouping unanswered messages
-
-
-def reference_groups(texts: List[str]) -> List[int]:
-    """The rule without index: each message against the first message of every group, words first."""
-    leaders: List[str] = []
-    out = []
-    for text in texts:
-        words = content_words(text)
-        shares = (i for i, leader in enumerate(leaders) if content_words(leader) and words and
-                  len(content_words(leader) & words) >= 0.5 * len(content_words(leader) | words))  # fmt: skip
-        found = next(shares, None)
-        if found is None:
-            found = next((i for i, leader in enumerate(leaders) if are_similar(leader, text)), None)
-        if found is None:
-            found = len(leaders)
-            leaders.append(text)
-        out.append(found)
-    return out
 
 
 def sample_messages(kb, count: int) -> List[str]:

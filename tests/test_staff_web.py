@@ -8,11 +8,9 @@ tests/output/staff-web/ (copied into docs/staff/ for the guide).
 
 from __future__ import annotations
 
-import asyncore
 import json
 import os
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -22,7 +20,7 @@ from ka2 import helpdesk_store as store
 from ka2.helpdesk_store import AnswerRating, HandoffRequest
 from tests.browser import Browser, missing_browser_tools
 
-from .conftest import OUTPUT, RecordingSMTPServer, free_port, helpdesk_smtp_env, running_stack
+from .conftest import OUTPUT, RecordingSMTPServer, helpdesk_smtp_env, recording_smtp_server, running_stack
 from .staff_web_helpers import PASSWORD, Client, running_console
 
 SERIOUS = {"serious", "critical"}
@@ -42,14 +40,8 @@ CONVERSATIONS: Dict[str, List[str]] = {
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[RecordingSMTPServer]:
-    server = RecordingSMTPServer(free_port())
-    thread = threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.1}, daemon=True)
-    thread.start()
-    try:
+    with recording_smtp_server() as server:
         yield server
-    finally:
-        server.close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="module")
