@@ -283,32 +283,26 @@ def _check_references(kb: KnowledgeBase) -> None:
             need(entry, "scope", entry["scope"], ["sector"])
         if entry.get("lists", {}).get("scope") not in (None, "horizontal"):
             need(entry, "lists.scope", entry["lists"]["scope"], ["sector"])
-    intents: Dict[str, str] = {}
+    _holders(kb, "intent", "answered")
+
+
+def _holders(kb: KnowledgeBase, field_name: str, verb: str) -> Dict[str, str]:
+    """Value of `field_name` -> the one entry holding it; a second holder stops the load."""
+    holders: Dict[str, str] = {}
     for entry in kb.entries.values():
-        if "intent" in entry:
-            if entry["intent"] in intents:
-                raise KnowledgeError(
-                    kb.files[entry["id"]],
-                    f"intent '{entry['intent']}' is already answered by '{intents[entry['intent']]}'",
-                    entry["id"],
-                    "intent",
-                )
-            intents[entry["intent"]] = entry["id"]
+        value = entry.get(field_name)
+        if value is None:
+            continue
+        if value in holders:
+            message = f"{field_name} '{value}' is already {verb} by '{holders[value]}'"
+            raise KnowledgeError(kb.files[entry["id"]], message, entry["id"], field_name)
+        holders[value] = entry["id"]
+    return holders
 
 
 def _check_roles(kb: KnowledgeBase) -> None:
     """Each role schema.yml declares is played by exactly one entry."""
-    holders: Dict[str, str] = {}
-    for entry in kb.entries.values():
-        if "role" in entry:
-            if entry["role"] in holders:
-                raise KnowledgeError(
-                    kb.files[entry["id"]],
-                    f"role '{entry['role']}' is already played by '{holders[entry['role']]}'",
-                    entry["id"],
-                    "role",
-                )
-            holders[entry["role"]] = entry["id"]
+    holders = _holders(kb, "role", "played")
     for name in kb.role_names:
         if name not in holders:
             raise KnowledgeError(SCHEMA_FILE, f"no entry plays the role '{name}'", field_name="role")
