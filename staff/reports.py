@@ -107,18 +107,7 @@ def write_unanswered_csv(
     writer = SafeRows(csv.writer(out, delimiter=";").writerow)
     writer.writerow(CSV_COLUMNS)
     for group in groups:
-        writer.writerow(
-            [
-                "non_repondu",
-                group.count,
-                group.text,
-                " | ".join(group.variants),
-                ", ".join(r for r, _ in group.reasons.most_common()),
-                ", ".join(group.closest_intents),
-                group.last_seen.strftime("%Y-%m-%d %H:%M"),
-                " ".join(group.senders),
-            ]
-        )
+        writer.writerow(["non_repondu", *group_cells(group), " ".join(group.senders)])
     for answer_id, ratings in down_rated:
         for rating in ratings:
             writer.writerow(
@@ -133,6 +122,18 @@ def write_unanswered_csv(
                     rating.sender_id,
                 ]
             )
+
+
+def group_cells(group: UnansweredGroup) -> List[object]:
+    """A group's cells in the exports: count, message, variants, reasons, closest intents, last seen."""
+    return [
+        group.count,
+        group.text,
+        " | ".join(group.variants),
+        ", ".join(reason for reason, _ in group.reasons.most_common()),
+        ", ".join(group.closest_intents),
+        group.last_seen.strftime("%Y-%m-%d %H:%M"),
+    ]
 
 
 @dataclass(frozen=True)

@@ -153,3 +153,14 @@ class FakeTelegramApi:
         if self._runner:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def telegram_env(api_url: str, token: str, secret: str) -> Dict[str, str]:
+    """The Telegram channel's variables for a stack talking to this fake API through its webhook."""
+    return {
+        "TELEGRAM_TOKEN": token,
+        "TELEGRAM_BOT_NAME": "ka2_test_bot",
+        "TELEGRAM_WEBHOOK_URL": "https://assistant.example.test/webhooks/telegram/webhook",
+        "TELEGRAM_SECRET_TOKEN": secret,
+        "TELEGRAM_API_URL": api_url,
+    }

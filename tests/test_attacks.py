@@ -21,7 +21,7 @@ import pytest
 
 from bot.channels.intake import THROTTLED
 from tests.conftest import BIN, ROOT, Stack, model_path, start_rasa_patiently
-from tests.fake_telegram_api import FakeTelegramApi
+from tests.fake_telegram_api import FakeTelegramApi, telegram_env
 
 TOKEN = "123456:TEST-token-for-the-fake-api"
 SECRET = "un-secret-de-test"
@@ -56,11 +56,7 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[Stack, 
                 "KA2_REST_OPEN": "0",
                 "KA2_RATE_PER_SENDER": "20",
                 "KA2_RATE_PER_CLIENT": "120",
-                "TELEGRAM_TOKEN": TOKEN,
-                "TELEGRAM_BOT_NAME": "ka2_test_bot",
-                "TELEGRAM_WEBHOOK_URL": "https://assistant.example.test/webhooks/telegram/webhook",
-                "TELEGRAM_SECRET_TOKEN": SECRET,
-                "TELEGRAM_API_URL": api.url,
+                **telegram_env(api.url, TOKEN, SECRET),
             },
         )
         try:

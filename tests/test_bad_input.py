@@ -29,7 +29,7 @@ from bot.channels.guard import (
 )
 from bot.channels.webchat import allowed_origins, cors_origins_from_argv, origin_allowed
 from tests.conftest import ROOT, Stack, start_rasa_patiently
-from tests.fake_telegram_api import FakeTelegramApi
+from tests.fake_telegram_api import FakeTelegramApi, telegram_env
 
 QUESTION = "quels sont les montants d'un partenariat de coopération ?"
 LIMIT = 1500
@@ -148,11 +148,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[Stack, Fa
             rasa_args=["--cors", PAGE],
             env={
                 "KA2_MAX_MESSAGE_CHARS": str(LIMIT),
-                "TELEGRAM_TOKEN": TOKEN,
-                "TELEGRAM_BOT_NAME": "ka2_test_bot",
-                "TELEGRAM_WEBHOOK_URL": "https://assistant.example.test/webhooks/telegram/webhook",
-                "TELEGRAM_SECRET_TOKEN": SECRET,
-                "TELEGRAM_API_URL": api.url,
+                **telegram_env(api.url, TOKEN, SECRET),
             },
         )
         try:

@@ -25,10 +25,8 @@ from ka2.knowledge import KnowledgeBase, get_knowledge_base
 from ka2.text import normalise
 from staff import conversations
 from staff.conversations import UserMessage
-from staff.reports import UnansweredGroup
+from staff.reports import UnansweredGroup, csv_cell, group_cells
 
-# Spreadsheets run a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TRANSCRIPT_TYPES = ("user", "bot", "action", "slot", "session_started")
 
 
@@ -212,18 +210,13 @@ def group_key(group: UnansweredGroup) -> str:
     return " ".join(normalise(group.text).split())[:255]
 
 
-def safe_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """CSV for a spreadsheet (';' separator, as the CLI's export), formula-looking cells escaped."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([safe_cell(cell) for cell in row])
+        writer.writerow([csv_cell(cell) for cell in row])
     return "\ufeff" + out.getvalue()
 
 
@@ -231,18 +224,7 @@ def unanswered_csv(groups: Sequence[UnansweredGroup], marks: Dict[str, staff_sto
     rows = []
     for group in groups:
         mark = marks.get(group_key(group))
-        rows.append(
-            [
-                group.count,
-                group.text,
-                " | ".join(group.variants),
-                ", ".join(reason for reason, _ in group.reasons.most_common()),
-                ", ".join(group.closest_intents),
-                group.last_seen.strftime("%Y-%m-%d %H:%M"),
-                mark.verdict if mark else "",
-                mark.note if mark else "",
-            ]
-        )
+        rows.append([*group_cells(group), mark.verdict if mark else "", mark.note if mark else ""])
     header = ["nombre", "message", "variantes", "raisons", "intentions proches", "dernier", "décision", "note"]
     return csv_text(header, rows)
 
